@@ -1,0 +1,61 @@
+package ticket
+
+import (
+	"errors"
+	"time"
+
+	"github.com/helpdeskd/helpdeskd/mailer"
+)
+
+// ErrNotFound is returned by Tx lookups that find nothing.
+var ErrNotFound = errors.New("not found")
+
+// Store is what the Desk needs from persistence. Update runs fn in one
+// durable read-write transaction: either everything fn did is committed or
+// nothing is. View runs fn in a read-only snapshot.
+type Store interface {
+	Update(fn func(Tx) error) error
+	View(fn func(Tx) error) error
+}
+
+// Tx is one transaction. Write methods fail on a read-only Tx.
+type Tx interface {
+	// NextCaseNumber returns a fresh, never reused case number (1, 2, …).
+	NextCaseNumber() (uint64, error)
+
+	Ticket(id uint64) (*Ticket, error) // ErrNotFound
+	PutTicket(t *Ticket) error
+	// ForEachTicket calls fn for each ticket in ID order until fn returns
+	// an error (which is returned).
+	ForEachTicket(fn func(*Ticket) error) error
+
+	// AddEntry appends a message to a ticket's history, setting e.Seq.
+	AddEntry(ticketID uint64, e *Entry) error
+	Entries(ticketID uint64) ([]*Entry, error)
+
+	// PutRaw stores raw mail bytes under key (compressed); Raw reads them.
+	PutRaw(key string, raw []byte) error
+	Raw(key string) ([]byte, error) // ErrNotFound
+
+	// ThreadTicket maps a Message-ID (ours or a customer's) to its ticket.
+	ThreadTicket(messageID string) (uint64, error) // ErrNotFound
+	PutThread(messageID string, ticketID uint64) error
+
+	// Seen reports whether a mail with this dedupe key (Message-ID + body
+	// hash) was already taken in, and into which ticket.
+	Seen(key string) (ticketID uint64, ok bool, err error)
+	MarkSeen(key string, ticketID uint64) error
+
+	// Enqueue adds an outgoing mail to the outbox, setting env.ID.
+	Enqueue(env *mailer.Envelope) error
+
+	// Checkpoint / SetCheckpoint keep intake's place per mailbox.
+	Checkpoint(mailbox string) (mailer.Checkpoint, error)
+	SetCheckpoint(mailbox string, c mailer.Checkpoint) error
+
+	// AutoReplies returns the times automatic replies went to key (a
+	// sender address, or "*" for all), and SetAutoReplies replaces them.
+	// The Desk prunes entries older than its rate window.
+	AutoReplies(key string) ([]time.Time, error)
+	SetAutoReplies(key string, times []time.Time) error
+}
