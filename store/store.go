@@ -1,0 +1,93 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/helpdeskd/helpdeskd/ticket"
+)
+
+// Sentinel errors of Open. They come wrapped with the file's path.
+var (
+	// ErrLocked: another process (or another DB in this process) has the
+	// file open; bbolt's flock did not become free within LockTimeout.
+	ErrLocked = errors.New("database is in use by another helpdeskd")
+	// ErrCorrupt: the file is not a readable helpdeskd bbolt database.
+	// Open never modifies such a file.
+	ErrCorrupt = errors.New("database file is corrupt or not a helpdeskd database")
+	// ErrSchema: the file was written by a newer helpdeskd.
+	ErrSchema = errors.New("database was written by a newer helpdeskd")
+	// ErrReadOnly: a write method was called on the Tx of a View.
+	ErrReadOnly = errors.New("write in a read-only transaction (use Update)")
+)
+
+// Options configure Open. The zero value is ready to use.
+type Options struct {
+	// LockTimeout is how long Open waits for another process to release
+	// the file before failing with ErrLocked. Zero means 1s.
+	LockTimeout time.Duration
+	// Now is the clock for defaults such as an envelope's Created. Zero
+	// means time.Now.
+	Now func() time.Time
+	// Logger receives one line per open and per outbox state change that
+	// an operator may look for. Zero means slog.Default().
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// DB is one open helpdeskd database file. It implements ticket.Store,
+// mailer.Queue and mailer.Checkpoints and is safe for concurrent use:
+// bbolt runs one writer at a time next to any number of readers.
+type DB struct {
+	bolt *bolt.DB
+	path string
+	now  func() time.Time
+	log  *slog.Logger
+}
+
+var _ ticket.Store = (*DB)(nil)
+
+// Path is the file the DB was opened from.
+func (db *DB) Path() string { return db.path }
+
+// Close releases the file and its lock. Transactions still running are
+// waited for.
+func (db *DB) Close() error {
+	if err := db.bolt.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// Update runs fn in one durable read-write transaction (fsync on commit).
+// If fn returns an error or panics, nothing it did is kept. The Tx must not
+// be used after fn returns.
+func (db *DB) Update(fn func(ticket.Tx) error) error {
+	return db.bolt.Update(func(btx *bolt.Tx) error {
+		return fn(&tx{btx: btx, db: db})
+	})
+}
+
+// View runs fn in a read-only snapshot; write methods of its Tx return
+// ErrReadOnly. The Tx must not be used after fn returns.
+func (db *DB) View(fn func(ticket.Tx) error) error {
+	return db.bolt.View(func(btx *bolt.Tx) error {
+		return fn(&tx{btx: btx, db: db})
+	})
+}
