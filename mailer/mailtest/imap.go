@@ -163,7 +163,7 @@ func StartIMAPServer(o IMAPOptions) (*IMAPServer, error) {
 
 	logger := serverLogger{o.Logger}
 	newSession := func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-		return s.mem.NewSession(), nil, nil
+		return &imapSession{srv: s}, nil, nil
 	}
 	opts := &imapserver.Options{
 		NewSession:   newSession,
@@ -564,4 +564,40 @@ func selfSignedTLS() (server, client *tls.Config, err error) {
 	}
 	client = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	return server, client, nil
+}
+
+// imapSession is imapmemserver's user session with one fix: imapmemserver's
+// IDLE sends only the changes that happen while it idles, and keeps those
+// that arrived between the client's last command and IDLE queued until the
+// next change. Real servers (Dovecot among them) send them at once, and so
+// does this one, so that tests and benchmarks see a server's real latency.
+type imapSession struct {
+	*imapmemserver.UserSession // nil until Login
+	srv                        *IMAPServer
+}
+
+func (s *imapSession) Login(username, password string) error {
+	u, ok := s.srv.users[username]
+	if !ok {
+		return imapserver.ErrAuthFailed
+	}
+	if err := u.Login(username, password); err != nil {
+		return err
+	}
+	s.UserSession = imapmemserver.NewUserSession(u)
+	return nil
+}
+
+func (s *imapSession) Close() error {
+	if s.UserSession == nil {
+		return nil
+	}
+	return s.UserSession.Close()
+}
+
+func (s *imapSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	if err := s.UserSession.Poll(w, true); err != nil {
+		return err
+	}
+	return s.UserSession.Idle(w, stop)
 }
