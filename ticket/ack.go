@@ -24,8 +24,6 @@ const (
 	SuppressGlobalCap  = "global-rate-cap"
 )
 
-const rateWindow = time.Hour
-
 // ackBlocked returns why m must not get an automatic answer, or "". It
 // counts the answer against the rate caps when it returns "".
 func (d *Desk) ackBlocked(tx Tx, m *mailer.Message, now time.Time) string {
@@ -50,46 +48,39 @@ func (d *Desk) ackBlocked(tx Tx, m *mailer.Message, now time.Time) string {
 			return SuppressNoReply
 		}
 	}
-	sender, err := recent(tx, to, now)
-	if err != nil || len(sender) >= d.o.AckPerSenderPerHour {
+	sender, err := tx.RateWindow(to)
+	if err != nil || sender.Count(now) >= d.o.AckPerSenderPerHour {
 		return SuppressSenderCap
 	}
-	global, err := recent(tx, "*", now)
-	if err != nil || len(global) >= d.o.AckGlobalPerHour {
+	global, err := tx.RateWindow("*")
+	if err != nil || global.Count(now) >= d.o.AckGlobalPerHour {
 		return SuppressGlobalCap
 	}
-	if tx.SetAutoReplies(to, append(sender, now)) != nil || tx.SetAutoReplies("*", append(global, now)) != nil {
+	sender.Add(now)
+	global.Add(now)
+	if tx.SetRateWindow(to, sender) != nil || tx.SetRateWindow("*", global) != nil {
 		return SuppressGlobalCap
 	}
 	return ""
-}
-
-// recent returns the automatic replies to key within the rate window.
-func recent(tx Tx, key string, now time.Time) ([]time.Time, error) {
-	all, err := tx.AutoReplies(key)
-	if err != nil {
-		return nil, err
-	}
-	kept := all[:0]
-	for _, t := range all {
-		if now.Sub(t) < rateWindow {
-			kept = append(kept, t)
-		}
-	}
-	return kept, nil
 }
 
 // queueAck composes the acknowledgement of a new ticket and puts it in the
 // outbox, in the same transaction as the ticket.
 func (d *Desk) queueAck(tx Tx, t *Ticket, m *mailer.Message, now time.Time) error {
 	to := m.ReplyAddress()
+	if d.notCoveredReply(t) { // SLA: no agreement in force (sla.go)
+		return d.queueNotCovered(tx, t, m, now, to)
+	}
+	responseBy, missing := d.ackSLA(t) // SLA: deadline and missing fields
 	r, err := templates.Render(t.Language, "ack", templates.Ack{
-		Case:         t.Case,
-		Tag:          Tag(t.Case),
-		Subject:      t.Subject,
-		CustomerName: to.Name,
-		SupportName:  d.o.Support.Name,
-		Truncated:    m.Truncated,
+		Case:          t.Case,
+		Tag:           Tag(t.Case),
+		Subject:       t.Subject,
+		CustomerName:  to.Name,
+		SupportName:   d.o.Support.Name,
+		ResponseBy:    responseBy,
+		MissingFields: missing,
+		Truncated:     m.Truncated,
 	})
 	if err != nil {
 		return err

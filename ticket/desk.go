@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/helpdeskd/helpdeskd/mailer"
+	"github.com/helpdeskd/helpdeskd/sla"
 )
 
 // Options configures a Desk. The zero value of each optional field is
@@ -41,6 +42,49 @@ type Options struct {
 	// MaxTextBytes caps the text kept per message in the history (the raw
 	// mail is always kept whole). Zero: 256 KiB.
 	MaxTextBytes int
+	// Engineers answer tickets by mail. Mail from their addresses is
+	// theirs only if it passes the TrustAuthServID check (when set).
+	Engineers []Engineer
+	// NotifyAddresses get every new ticket and customer follow-up (an
+	// engineer list or a group address). Zero: every engineer.
+	NotifyAddresses []string
+	// NotifyFor, when set and non-empty for a ticket, overrides
+	// NotifyAddresses (e.g. per agreement).
+	NotifyFor func(t *Ticket) []string
+	// NotesAddress, when set (e.g. support+note@example.com), makes every
+	// engineer mail sent to it an internal note.
+	NotesAddress string
+	// TrustAuthServID, when set, is the authserv-id of our own MTA: an
+	// engineer's mail must carry its Authentication-Results (topmost) with
+	// dkim=pass aligned to the From domain, or dmarc=pass.
+	TrustAuthServID string
+	// EngineerLanguage of mail to engineers. Zero: DefaultLanguage.
+	EngineerLanguage string
+	// ReopenWindow is how long after resolution a customer reply reopens a
+	// ticket; later replies open a new ticket linked to it. Zero: 14 days.
+	ReopenWindow time.Duration
+	// OnStateChange and OnResponse let the SLA code follow the ticket's
+	// clock: a state change (from is the old state) and a reply relayed to
+	// the customer. They run inside the transaction.
+	OnStateChange func(tx Tx, t *Ticket, from State, at time.Time) error
+	OnResponse    func(tx Tx, t *Ticket, at time.Time) error
+	// SLA (sla.go). Agreements, when set, gives every new ticket the
+	// agreement, plan, priority and deadlines of its sender; nil: no SLA.
+	// The Desk then follows the clocks itself (OnStateChange and
+	// OnResponse still run after it).
+	Agreements *sla.Agreements
+	// EscalationGroups names the lists of people a plan's escalation
+	// entries may name, by case-insensitive name; an entry with an '@' is
+	// an address.
+	EscalationGroups map[string]EscalationGroup
+	// NotCoveredReply answers senders no agreement names, when there is no
+	// default agreement, with the not-covered mail instead of the
+	// acknowledgement. (Senders whose agreement is not in force always
+	// get it.)
+	NotCoveredReply bool
+	// OnDeadlines, when set, is called after each commit that may have
+	// changed the deadline index: wire it to Scheduler.Kick.
+	OnDeadlines func()
 	// Now is the clock. Zero: time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger // zero: slog.Default()
@@ -80,14 +124,19 @@ type Decision struct {
 	Ack           bool
 	AckSuppressed string
 	Lag           time.Duration // mail Date → committed; 0 when Date unknown
+	// Spoofed is set when the mail came from an engineer's address but
+	// failed authentication; it says why. Such mail is a customer's.
+	Spoofed string
 }
 
 // Desk routes inbound mail to tickets and queues the mail that answers it.
 type Desk struct {
-	o      Options
-	tagger *Tagger
-	own    map[string]bool
-	log    *slog.Logger
+	o         Options
+	tagger    *Tagger
+	own       map[string]bool
+	engineers map[string]Engineer
+	log       *slog.Logger
+	sl        slaDesk // SLA (sla.go)
 }
 
 // NewDesk checks o and returns a Desk.
@@ -127,6 +176,13 @@ func NewDesk(o Options) (*Desk, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.EngineerLanguage == "" {
+		o.EngineerLanguage = o.DefaultLanguage
+	}
+	if o.ReopenWindow == 0 {
+		o.ReopenWindow = 14 * 24 * time.Hour
+	}
+	o.NotesAddress = strings.ToLower(strings.TrimSpace(o.NotesAddress))
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -134,7 +190,30 @@ func NewDesk(o Options) (*Desk, error) {
 	for _, a := range o.OwnAddresses {
 		own[strings.ToLower(strings.TrimSpace(a))] = true
 	}
-	return &Desk{o: o, tagger: NewTagger(o.CasePrefix), own: own, log: o.Logger}, nil
+	if o.NotesAddress != "" {
+		own[o.NotesAddress] = true
+	}
+	engineers := map[string]Engineer{}
+	for _, e := range o.Engineers {
+		e.Addr = strings.ToLower(strings.TrimSpace(e.Addr))
+		if e.Name == "" {
+			e.Name = e.Addr
+		}
+		if own[e.Addr] {
+			return nil, fmt.Errorf("ticket: engineer %s uses one of the support addresses", e.Addr)
+		}
+		engineers[e.Addr] = e
+	}
+	if len(o.NotifyAddresses) == 0 {
+		for _, e := range o.Engineers {
+			o.NotifyAddresses = append(o.NotifyAddresses, strings.ToLower(strings.TrimSpace(e.Addr)))
+		}
+	}
+	d := &Desk{o: o, tagger: NewTagger(o.CasePrefix), own: own, engineers: engineers, log: o.Logger}
+	if err := d.initSLA(); err != nil { // SLA (sla.go)
+		return nil, err
+	}
+	return d, nil
 }
 
 // Tagger returns the Desk's case tagger.
@@ -202,6 +281,7 @@ func (d *Desk) receive(ctx context.Context, msgs []*mailer.Message, also func(Tx
 	if err != nil {
 		return nil, err
 	}
+	d.deadlinesChanged() // SLA: kick the scheduler after the commit
 	return ds, nil
 }
 

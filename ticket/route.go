@@ -49,7 +49,17 @@ func (d *Desk) route(tx Tx, m *mailer.Message, now time.Time) (Decision, error) 
 		return dec, nil
 	}
 
-	t, reason, err := d.match(tx, m)
+	eng, isEngineer, spoofed := d.engineerOf(m)
+	if isEngineer {
+		return d.engineerMail(tx, m, eng, now, key, dec)
+	}
+	if spoofed != "" {
+		dec.Spoofed = spoofed
+		d.log.Warn("mail from an engineer address failed authentication; handled as a customer's",
+			"from", m.From.Addr, "msgid", m.MessageID, "why", spoofed)
+	}
+
+	t, reason, err := d.match(tx, m, now)
 	if err != nil {
 		return dec, err
 	}
@@ -61,7 +71,12 @@ func (d *Desk) route(tx Tx, m *mailer.Message, now time.Time) (Decision, error) 
 		dec.Action = ActionNew
 	} else {
 		dec.Action = ActionFollowUp
+		was := t.State
 		reason = d.followUp(t, m, now)
+		// SLA: a customer's answer restarts clocks stopped by pending.
+		if err := d.slaCustomerReplied(tx, t, was, m, now); err != nil {
+			return dec, err
+		}
 	}
 	dec.TicketID, dec.Case, dec.Reason = t.ID, t.Case, reason
 
@@ -79,6 +94,9 @@ func (d *Desk) route(tx Tx, m *mailer.Message, now time.Time) (Decision, error) 
 			dec.Ack = true
 		}
 	}
+	if err := d.notifyEngineers(tx, t, m, dec.Action == ActionNew, now); err != nil {
+		return dec, fmt.Errorf("notify engineers: %w", err)
+	}
 	if err := tx.PutTicket(t); err != nil {
 		return dec, err
 	}
@@ -87,7 +105,7 @@ func (d *Desk) route(tx Tx, m *mailer.Message, now time.Time) (Decision, error) 
 
 // match finds the ticket a mail belongs to, or returns nil and the reason a
 // new ticket is opened ("" for an ordinary new request).
-func (d *Desk) match(tx Tx, m *mailer.Message) (*Ticket, string, error) {
+func (d *Desk) match(tx Tx, m *mailer.Message, now time.Time) (*Ticket, string, error) {
 	if n, ok := d.tagger.Find(m.Subject); ok {
 		t, err := tx.Ticket(n)
 		if errors.Is(err, ErrNotFound) {
@@ -96,9 +114,19 @@ func (d *Desk) match(tx Tx, m *mailer.Message) (*Ticket, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		return d.admit(t, m)
+		return d.admit(t, m, now)
 	}
-	// Newest reference first: In-Reply-To, then References from the end.
+	t, err := d.threaded(tx, m)
+	if err != nil || t == nil {
+		return nil, "", err
+	}
+	return d.admit(t, m, now)
+}
+
+// threaded finds the ticket of the newest Message-ID m refers to that we
+// know: In-Reply-To, then References from the end. Both our own mail and
+// customers' are indexed.
+func (d *Desk) threaded(tx Tx, m *mailer.Message) (*Ticket, error) {
 	refs := append([]string(nil), m.InReplyTo...)
 	for i := len(m.References) - 1; i >= 0; i-- {
 		refs = append(refs, m.References[i])
@@ -109,27 +137,27 @@ func (d *Desk) match(tx Tx, m *mailer.Message) (*Ticket, string, error) {
 			continue
 		}
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
-		t, err := tx.Ticket(id)
-		if err != nil {
-			return nil, "", err
-		}
-		return d.admit(t, m)
+		return tx.Ticket(id)
 	}
-	return nil, "", nil
+	return nil, nil
 }
 
 // admit decides whether m may join t. A stranger who carries a ticket's tag
 // or threading headers — someone outside the ticket and outside the
 // customer's organisation — gets a new ticket that links to it instead, so
 // nobody can read or steer another customer's case by guessing its number.
-// A closed ticket is never reopened by mail: a new one links to it.
-func (d *Desk) admit(t *Ticket, m *mailer.Message) (*Ticket, string, error) {
+// A closed ticket is never reopened by mail, nor is a resolved one after
+// the reopen window: a new ticket links to it.
+func (d *Desk) admit(t *Ticket, m *mailer.Message, now time.Time) (*Ticket, string, error) {
 	if !d.related(t, m.From.Addr) {
 		return nil, "foreign-tag " + t.Case, nil
 	}
 	if t.State == StateClosed {
+		return nil, "closed-ticket " + t.Case, nil
+	}
+	if t.State == StateResolved && !t.ResolvedAt.IsZero() && now.Sub(t.ResolvedAt) > d.o.ReopenWindow {
 		return nil, "closed-ticket " + t.Case, nil
 	}
 	return t, "", nil
@@ -173,6 +201,10 @@ func (d *Desk) open(tx Tx, m *mailer.Message, now time.Time, reason string) (*Ti
 		t.AddEvent(now, "linked", reason)
 	} else if reason != "" {
 		t.AddEvent(now, "note", reason)
+	}
+	// SLA: agreement, priority, required fields and deadlines.
+	if err := d.startSLA(tx, t, m, now); err != nil {
+		return nil, fmt.Errorf("sla: %w", err)
 	}
 	return t, nil
 }

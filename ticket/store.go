@@ -53,9 +53,21 @@ type Tx interface {
 	Checkpoint(mailbox string) (mailer.Checkpoint, error)
 	SetCheckpoint(mailbox string, c mailer.Checkpoint) error
 
-	// AutoReplies returns the times automatic replies went to key (a
-	// sender address, or "*" for all), and SetAutoReplies replaces them.
-	// The Desk prunes entries older than its rate window.
-	AutoReplies(key string) ([]time.Time, error)
-	SetAutoReplies(key string, times []time.Time) error
+	// RateWindow returns the automatic replies counted for key (a sender
+	// address, or "*" for all); SetRateWindow stores it, and an empty
+	// window deletes the key.
+	RateWindow(key string) (RateWindow, error)
+	SetRateWindow(key string, w RateWindow) error
+
+	// The deadline index (SLA, see Deadline in scheduler.go) holds at most
+	// one entry per ticket: its next SLA event. SetDeadline files
+	// d.TicketID at d.At, replacing its entry if it has one;
+	// ClearDeadline removes it (no entry is no error).
+	SetDeadline(d Deadline) error
+	ClearDeadline(ticketID uint64) error
+	// DueDeadlines returns up to limit entries with At <= until, earliest
+	// first (ties by ticket ID). NextDeadline returns the earliest entry;
+	// ok is false when the index is empty.
+	DueDeadlines(until time.Time, limit int) ([]Deadline, error)
+	NextDeadline() (d Deadline, ok bool, err error)
 }

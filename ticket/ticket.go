@@ -52,7 +52,36 @@ type Ticket struct {
 	Flags        []string `json:"flags,omitempty"` // e.g. "oversize", "parse-error"
 	Events       []Event  `json:"events"`
 	MessageCount int      `json:"message_count"`
+
+	// Engineers' side (engineer mail, #commands).
+	Assignee   string      `json:"assignee,omitempty"`
+	TimeLog    []TimeEntry `json:"time_log,omitempty"`
+	ResolvedAt time.Time   `json:"resolved_at,omitzero"`
+	// NotifyRoot is the Message-ID of the first notification to engineers;
+	// later ones thread under it.
+	NotifyRoot string `json:"notify_root,omitempty"`
+	// Agreement names the support agreement that covers the ticket, and
+	// ResponseBy states the first-response promise in the ticket's
+	// language ("" when none); both are set by the SLA code on creation.
+	Agreement  string `json:"agreement,omitempty"`
+	ResponseBy string `json:"response_by,omitempty"`
+	// SLA is the ticket's service level and clocks (sla.go); nil when the
+	// Desk has no agreements.
+	SLA *SLAState `json:"sla,omitempty"`
 }
+
+// TimeEntry is work logged on a ticket with #time.
+type TimeEntry struct {
+	At       time.Time `json:"at"`
+	Engineer string    `json:"engineer"`
+	Minutes  int       `json:"minutes"`
+}
+
+// AgreementName names the covering agreement, or "none".
+func (t *Ticket) AgreementName() string { return nonEmpty(t.Agreement, "none") }
+
+// ResponseByText is the first-response promise, or "".
+func (t *Ticket) ResponseByText() string { return t.ResponseBy }
 
 // Event is one thing that happened to a ticket, for its history.
 type Event struct {
@@ -121,4 +150,8 @@ type Entry struct {
 	ParseError  string    `json:"parse_error,omitempty"`
 	Truncated   bool      `json:"truncated,omitempty"`
 	RawKey      string    `json:"raw_key,omitempty"`
+	// Note marks an engineer's internal note, never shown to a customer;
+	// Author names the engineer who wrote a mail.
+	Note   bool   `json:"note,omitempty"`
+	Author string `json:"author,omitempty"`
 }
