@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
 	"github.com/helpdeskd/helpdeskd/mailer/mailtest"
 )
 
@@ -58,6 +61,49 @@ func appendMail(t testing.TB, srv *mailtest.IMAPServer, raw []byte) uint32 {
 	return uid
 }
 
+// markSeen flags uids of a mailbox \Seen from a session of its own, as a
+// person reading them in a mail client would. srv must be plain-text.
+func markSeen(t testing.TB, srv *mailtest.IMAPServer, mailbox string, uids ...uint32) {
+	t.Helper()
+	c, err := imapclient.DialInsecure(srv.Addr(), nil)
+	if err != nil {
+		t.Fatalf("mark seen: dial: %v", err)
+	}
+	defer func() { _ = c.Close() }()
+	set := imap.UIDSetNum(uidsOf(uids)...)
+	err = c.Login(testUser, testPass).Wait()
+	if err == nil {
+		_, err = c.Select(mailbox, nil).Wait()
+	}
+	if err == nil {
+		err = c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close()
+	}
+	if err == nil {
+		err = c.Logout().Wait()
+	}
+	if err != nil {
+		t.Fatalf("mark %v seen: %v", uids, err)
+	}
+}
+
+// seenUIDs returns the UIDs of a mailbox that are flagged \Seen and those
+// that are not.
+func seenUIDs(t testing.TB, srv *mailtest.IMAPServer, mailbox string) (seen, unseen []uint32) {
+	t.Helper()
+	msgs, err := srv.Messages(testUser, mailbox)
+	if err != nil {
+		t.Fatalf("messages: %v", err)
+	}
+	for _, m := range msgs {
+		if m.HasFlag(`\Seen`) {
+			seen = append(seen, m.UID)
+		} else {
+			unseen = append(unseen, m.UID)
+		}
+	}
+	return seen, unseen
+}
+
 // waitFor polls cond until it holds or waitLimit passes.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
@@ -99,6 +145,7 @@ type recorder struct {
 	mu      sync.Mutex
 	calls   int
 	batches []Batch // committed ones only
+	moves   int     // committed batches without mails (checkpoint moves)
 }
 
 func (r *recorder) handle(_ context.Context, b Batch) error {
@@ -110,16 +157,27 @@ func (r *recorder) handle(_ context.Context, b Batch) error {
 			return err
 		}
 	}
+	r.cps.set(b.Mailbox, b.Checkpoint())
+	if len(b.Mails) == 0 {
+		r.moves++
+		return nil
+	}
 	b.Mails = slices.Clone(b.Mails)
 	r.batches = append(r.batches, b)
-	r.cps.set(b.Mailbox, b.Checkpoint())
 	return nil
 }
 
+// committed returns the committed batches that hold mails.
 func (r *recorder) committed() []Batch {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.batches)
+}
+
+func (r *recorder) moveCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.moves
 }
 
 func (r *recorder) callCount() int {

@@ -59,6 +59,12 @@ type IntakeOptions struct {
 
 	// Mailbox to take mail from. Zero: "INBOX".
 	Mailbox string
+	// InitialScan decides which of the mail a mailbox already holds is
+	// taken when Intake first reads it: when no checkpoint was committed
+	// under the mailbox's current UIDVALIDITY (a mailbox never read, or
+	// one the server renumbered). Zero: InitialScanUnseen, so that years
+	// of old mail do not all become tickets.
+	InitialScan InitialScan
 	// ProcessedMailbox, when set, receives every mail after its batch was
 	// committed (created when missing): UID MOVE when the server has MOVE,
 	// else UID COPY + \Deleted + UID EXPUNGE with UIDPLUS, else UID COPY +
@@ -137,7 +143,9 @@ type IntakeEvent struct {
 // Intake takes mail from one IMAP mailbox and hands it to a Handler in
 // batches, in UID order. A mail is flagged \Seen (and moved) only after the
 // Handler committed it together with its checkpoint, so a crash at any
-// point loses nothing: what was not committed is fetched again.
+// point loses nothing: what was not committed is fetched again. Which of
+// the mail already in the mailbox it takes on first contact is set by
+// IntakeOptions.InitialScan.
 type Intake struct {
 	o       IntakeOptions
 	host    string
@@ -149,7 +157,7 @@ type Intake struct {
 	// Owned by the Run goroutine.
 	mark         Checkpoint // the last batch the Handler committed in this process
 	pending      pendingDone
-	rescanWarned uint32 // UIDVALIDITY whose re-scan was already logged
+	rescanWarned uint32 // UIDVALIDITY whose change was already logged
 	// recovered is the UIDVALIDITY for which this process already looked
 	// for mails committed by an earlier process but never flagged.
 	recovered uint32
@@ -195,6 +203,9 @@ func (o IntakeOptions) withDefaults() IntakeOptions {
 	if o.Mailbox == "" {
 		o.Mailbox = "INBOX"
 	}
+	if o.InitialScan == "" {
+		o.InitialScan = InitialScanUnseen
+	}
 	def(&o.PollInterval, 60*time.Second)
 	def(&o.IdleRefresh, 25*time.Minute)
 	def(&o.CommandTimeout, 60*time.Second)
@@ -238,6 +249,11 @@ func (o IntakeOptions) validate() (string, error) {
 	}
 	if o.Password == "" {
 		bad("Password is empty: set the IMAP password")
+	}
+	switch o.InitialScan {
+	case InitialScanUnseen, InitialScanAll, InitialScanNone:
+	default:
+		bad("InitialScan %q is unknown: use %q, %q or %q", o.InitialScan, InitialScanUnseen, InitialScanAll, InitialScanNone)
 	}
 	if o.ProcessedMailbox != "" && sameMailbox(o.ProcessedMailbox, o.Mailbox) {
 		bad("ProcessedMailbox %q is the mailbox intake reads: choose another one, or leave it empty to only flag \\Seen", o.ProcessedMailbox)

@@ -25,7 +25,8 @@ type mailMeta struct {
 	date time.Time
 }
 
-// check delivers every mail above the checkpoint, batch by batch.
+// check delivers every mail above the checkpoint, batch by batch; on
+// first contact with the mailbox it delivers what InitialScan says.
 func (in *Intake) check(ctx context.Context, s *imapSession) error {
 	// Everything announced so far is covered by this check.
 	select {
@@ -36,21 +37,25 @@ func (in *Intake) check(ctx context.Context, s *imapSession) error {
 	if err != nil {
 		return fmt.Errorf("read checkpoint: %w", err)
 	}
-	last := in.resumeAfter(stored, s.uidValidity)
-	if err := in.recoverUnsettled(ctx, s, last); err != nil {
+	cp, known := in.resume(stored, s.uidValidity)
+	if err := in.recoverUnsettled(ctx, s, cp); err != nil {
 		return err
 	}
 	if err := in.settle(ctx, s); err != nil {
 		return err
 	}
-	metas, err := s.listNew(ctx, last)
+	var plans []batchPlan
+	if known {
+		plans, err = in.planCheck(ctx, s, cp)
+	} else {
+		plans, err = in.planFirstContact(ctx, s)
+	}
 	if err != nil {
 		return err
 	}
-	in.log.Debug("imap check", "after_uid", last, "new", len(metas))
 	delivered := 0
-	for _, batch := range splitBatches(metas, in.o.BatchSize, max(in.o.MaxSize, intakeBatchBytes), in.o.MaxSize) {
-		n, err := in.deliver(ctx, s, batch)
+	for _, p := range plans {
+		n, err := in.deliver(ctx, s, p)
 		if err != nil {
 			return err
 		}
@@ -58,31 +63,6 @@ func (in *Intake) check(ctx context.Context, s *imapSession) error {
 	}
 	in.event(IntakeEvent{Kind: IntakeChecked, Count: delivered})
 	return nil
-}
-
-// resumeAfter returns the last UID already committed under uidValidity.
-// A checkpoint of another UIDVALIDITY means the server renumbered the
-// mailbox: everything is read again from UID 1 and the Handler's dedupe by
-// Message-ID and body hash keeps it from becoming tickets twice.
-func (in *Intake) resumeAfter(stored Checkpoint, uidValidity uint32) uint32 {
-	var last uint32
-	switch stored.UIDValidity {
-	case uidValidity:
-		last = stored.LastUID
-	case 0: // never read this mailbox: all of it is new
-	default:
-		if in.rescanWarned != uidValidity {
-			in.rescanWarned = uidValidity
-			in.log.Warn("UIDVALIDITY changed, re-reading the whole mailbox; the handler drops mails it already has",
-				"old_uidvalidity", stored.UIDValidity, "uidvalidity", uidValidity, "old_last_uid", stored.LastUID)
-		}
-	}
-	// A Handler whose commit is not yet visible through Checkpoints must
-	// not get the same batch twice from this process.
-	if in.mark.UIDValidity == uidValidity && in.mark.LastUID > last {
-		last = in.mark.LastUID
-	}
-	return last
 }
 
 // listNew fetches UID, size and date of the mails after last, in UID order.
@@ -137,10 +117,53 @@ func splitBatches(metas []mailMeta, maxMails int, maxBytes, maxSize int64) [][]m
 
 // deliver fetches one batch, hands it to the Handler and, once committed,
 // flags and moves it. It returns how many mails were committed.
-func (in *Intake) deliver(ctx context.Context, s *imapSession, metas []mailMeta) (int, error) {
-	mails, err := s.fetchBodies(ctx, metas, in.o.MaxSize)
+func (in *Intake) deliver(ctx context.Context, s *imapSession, p batchPlan) (int, error) {
+	mails, err := in.fetch(ctx, s, p.metas)
 	if err != nil {
 		return 0, err
+	}
+	if len(mails) == 0 && !p.always {
+		return 0, nil
+	}
+	b := Batch{Mailbox: in.o.Mailbox, UIDValidity: s.uidValidity, Mails: mails, base: p.base}
+	// An empty batch only moves the checkpoint; it is named by where to.
+	first, last := p.base.LastUID, p.base.LastUID
+	if len(mails) > 0 {
+		first, last = mails[0].UID, mails[len(mails)-1].UID
+		in.event(IntakeEvent{Kind: IntakeFetched, Count: len(mails)})
+	}
+	if err := in.o.Handler(ctx, b); err != nil {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		in.log.Error("handler failed, mails stay unflagged and are fetched again",
+			"uid", first, "last_uid", last, "count", len(mails), "err", err)
+		in.event(IntakeEvent{Kind: IntakeHandlerError, UID: first, Count: len(mails), Err: err})
+		return 0, fmt.Errorf("%w: uids %d-%d: %w", ErrIntakeHandler, first, last, err)
+	}
+	in.mark = b.Checkpoint()
+	if len(mails) == 0 {
+		in.log.Debug("checkpoint moved past mails left alone", "last_uid", in.mark.LastUID)
+		return 0, nil
+	}
+	in.log.Info("mails committed", "uid", first, "last_uid", last, "count", len(mails))
+	if in.pending.uidValidity != s.uidValidity {
+		in.pending = pendingDone{uidValidity: s.uidValidity}
+	}
+	for _, m := range mails {
+		in.pending.uids = append(in.pending.uids, m.UID)
+	}
+	return len(mails), in.settle(ctx, s)
+}
+
+// fetch fetches the bodies of metas, logging what is cut or gone.
+func (in *Intake) fetch(ctx context.Context, s *imapSession, metas []mailMeta) ([]Fetched, error) {
+	if len(metas) == 0 {
+		return nil, nil
+	}
+	mails, err := s.fetchBodies(ctx, metas, in.o.MaxSize)
+	if err != nil {
+		return nil, err
 	}
 	got := make(map[uint32]bool, len(mails))
 	for _, m := range mails {
@@ -156,31 +179,7 @@ func (in *Intake) deliver(ctx context.Context, s *imapSession, metas []mailMeta)
 			in.log.Info("mail vanished before its body was fetched", "uid", m.uid)
 		}
 	}
-	if len(mails) == 0 {
-		return 0, nil
-	}
-
-	b := Batch{Mailbox: in.o.Mailbox, UIDValidity: s.uidValidity, Mails: mails}
-	first, last := mails[0].UID, mails[len(mails)-1].UID
-	in.event(IntakeEvent{Kind: IntakeFetched, Count: len(mails)})
-	if err := in.o.Handler(ctx, b); err != nil {
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
-		}
-		in.log.Error("handler failed, mails stay unflagged and are fetched again",
-			"uid", first, "last_uid", last, "count", len(mails), "err", err)
-		in.event(IntakeEvent{Kind: IntakeHandlerError, UID: first, Count: len(mails), Err: err})
-		return 0, fmt.Errorf("%w: uids %d-%d: %w", ErrIntakeHandler, first, last, err)
-	}
-	in.log.Info("mails committed", "uid", first, "last_uid", last, "count", len(mails))
-	in.mark = b.Checkpoint()
-	if in.pending.uidValidity != s.uidValidity {
-		in.pending = pendingDone{uidValidity: s.uidValidity}
-	}
-	for _, m := range mails {
-		in.pending.uids = append(in.pending.uids, m.UID)
-	}
-	return len(mails), in.settle(ctx, s)
+	return mails, nil
 }
 
 // fetchBodies fetches the mails of metas without setting \Seen, each cut at
@@ -305,34 +304,32 @@ func (in *Intake) settle(ctx context.Context, s *imapSession) error {
 // earlier process committed but could not flag or move because it died in
 // between: unseen mails at or below the checkpoint (with a processed
 // mailbox, every mail still here at or below it). They are settled like
-// mails whose flagging failed in this process.
-func (in *Intake) recoverUnsettled(ctx context.Context, s *imapSession, last uint32) error {
-	if in.recovered == s.uidValidity || last == 0 || len(in.pending.uids) > 0 {
+// mails whose flagging failed in this process. Of the mails at or below
+// cp.InitialUID, which the first scan mostly left alone on purpose, only
+// the unseen ones of an unfinished scan are looked at (see
+// intake_scan.go).
+func (in *Intake) recoverUnsettled(ctx context.Context, s *imapSession, cp Checkpoint) error {
+	if in.recovered == s.uidValidity || len(in.pending.uids) > 0 {
 		return nil
 	}
-	criteria := &imap.SearchCriteria{UID: []imap.UIDSet{{imap.UIDRange{Start: 1, Stop: imap.UID(last)}}}}
-	if in.o.ProcessedMailbox == "" {
+	from, unseenOnly := cp.InitialUID+1, in.o.ProcessedMailbox == ""
+	if cp.Scanning {
+		from, unseenOnly = 1, true
+	}
+	if cp.LastUID < from {
+		return nil
+	}
+	criteria := &imap.SearchCriteria{UID: []imap.UIDSet{{imap.UIDRange{Start: imap.UID(from), Stop: imap.UID(cp.LastUID)}}}}
+	if unseenOnly {
 		criteria.NotFlag = []imap.Flag{imap.FlagSeen}
 	}
-	var found []imap.UID
-	err := s.do(ctx, "UID SEARCH", func() error {
-		data, err := s.c.UIDSearch(criteria, nil).Wait()
-		if err != nil {
-			return err
-		}
-		found = data.AllUIDs()
-		return nil
-	})
+	uids, err := s.searchUIDs(ctx, "UID SEARCH", criteria)
 	if err != nil {
 		return err
 	}
 	in.recovered = s.uidValidity
-	if len(found) == 0 {
+	if len(uids) == 0 {
 		return nil
-	}
-	uids := make([]uint32, len(found))
-	for i, u := range found {
-		uids[i] = uint32(u)
 	}
 	in.log.Info("settling mails committed before a restart but not yet flagged", "count", len(uids), "first_uid", uids[0])
 	in.pending = pendingDone{uidValidity: s.uidValidity, uids: uids}

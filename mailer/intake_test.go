@@ -48,6 +48,8 @@ func TestNewIntakeValidates(t *testing.T) {
 		{"backoff_min_above_max", func(o *IntakeOptions) { o.BackoffMin, o.BackoffMax = time.Minute, time.Second }, "BackoffMin"},
 		{"negative_max_size", func(o *IntakeOptions) { o.MaxSize = -1 }, "MaxSize"},
 		{"negative_batch_size", func(o *IntakeOptions) { o.BatchSize = -1 }, "BatchSize"},
+		{"unknown_initial_scan", func(o *IntakeOptions) { o.InitialScan = "new" }, `InitialScan "new" is unknown`},
+		{"initial_scan_none", func(o *IntakeOptions) { o.InitialScan = InitialScanNone }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,8 +210,11 @@ func TestIntakeRescansAfterUIDValidityChange(t *testing.T) {
 	cps := newMemCheckpoints()
 	appendMail(t, srv, testMail(1))
 	appendMail(t, srv, testMail(2))
-	ti := startIntake(t, srv.Addr(), cps, nil)
+	ti := startIntake(t, srv.Addr(), cps, func(o *IntakeOptions) { o.InitialScan = InitialScanAll })
 	waitFor(t, "the first two mails", func() bool { return len(ti.rec.uids()) == 2 })
+	// Flagging follows the commit and ends the check; a recreate before
+	// would leave them pending and warn about that too.
+	waitFor(t, "the check that flags them", func() bool { return ti.events.count(IntakeChecked) >= 1 })
 	oldValidity := ti.rec.committed()[0].UIDValidity
 
 	// The server rebuilds its index: same mails, new UIDVALIDITY, UIDs

@@ -38,4 +38,13 @@ type Queue interface {
 type Checkpoint struct {
 	UIDValidity uint32 `json:"uidvalidity"`
 	LastUID     uint32 `json:"last_uid"`
+	// InitialUID is the highest UID the mailbox held when intake first
+	// read it and left older mail alone (IntakeOptions.InitialScan
+	// "unseen" or "none"); zero when intake took every mail. Mails at or
+	// below it that intake did not take are never flagged or moved.
+	InitialUID uint32 `json:"initial_uid,omitempty"`
+	// Scanning marks the first scan as unfinished: of the mails above
+	// LastUID and at or below InitialUID, only those without \Seen are
+	// still to be taken.
+	Scanning bool `json:"scanning,omitempty"`
 }
