@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -16,11 +17,14 @@ import (
 // Open opens the database at path, creating it (mode 0600, parent
 // directory 0700) and its buckets on first use.
 //
-// An existing file is first read and checked page by page (validateFile),
-// so that a corrupt or truncated file is reported as ErrCorrupt without a
-// single byte written to it; only then does bbolt open it. A file held by
-// another process gives ErrLocked after Options.LockTimeout instead of a
-// hang, and one from a newer helpdeskd gives ErrSchema.
+// An existing file is first checked (quickCheck: meta pages, length,
+// freelist, bucket roots and branch pages; everything with VerifyFull)
+// from a read-only mapping, so that a corrupt or truncated file is
+// reported as ErrCorrupt without a single byte written to it; only then
+// does bbolt open it. With VerifyBackground, the default, every other
+// page is checked after Open has returned (see Verification). A file held
+// by another process gives ErrLocked after Options.LockTimeout instead of
+// a hang, and one from a newer helpdeskd gives ErrSchema.
 func Open(path string, o Options) (*DB, error) {
 	o = o.withDefaults()
 	if path == "" {
@@ -30,12 +34,17 @@ func Open(path string, o Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	depth := quickCheck
+	if o.Verify == VerifyFull {
+		depth = fullCheck
+	}
+	var st fileStats
 	fi, err := os.Stat(path)
 	switch {
 	case err == nil && !fi.Mode().IsRegular():
 		return nil, fmt.Errorf("open %s: not a regular file", path)
 	case err == nil && fi.Size() > 0:
-		if err := verifyFile(path, o); err != nil {
+		if st, err = checkPath("open", path, o.LockTimeout, depth); err != nil {
 			return nil, err
 		}
 	case err == nil, errors.Is(err, fs.ErrNotExist):
@@ -54,14 +63,30 @@ func Open(path string, o Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
-	db.log.Info("database opened", "path", path, "schema", SchemaVersion, "created", created)
+	if st.validMetas == 1 {
+		db.log.Warn("one of the database's two meta pages is damaged; bbolt opened the file as of the other "+
+			"(after a crash, the last transaction may have been rolled back); the next commit rewrites it", "path", path)
+	}
+	check := "full"
+	switch {
+	case created:
+		db.verified.Store(&Verification{Done: true})
+	case depth == fullCheck:
+		db.verified.Store(&Verification{Done: true, Pages: st.pages})
+	case o.Verify == VerifyBackground:
+		check = "quick, full in background"
+		db.startLiveCheck(o.OnVerified, o.liveCheckStarting)
+	default:
+		check = "quick"
+	}
+	db.log.Info("database opened", "path", path, "schema", SchemaVersion, "created", created, "check", check)
 	return db, nil
 }
 
 // errPanicked marks a bbolt panic (or memory fault) while reading a file.
 var errPanicked = errors.New("bbolt panicked")
 
-// openBolt is bolt.Open that survives what validateFile cannot rule out
+// openBolt is bolt.Open that survives what checkPath cannot rule out
 // (the file changing between the check and the open): bbolt panics on
 // malformed pages, and a page beyond the end of a file faults (SIGBUS)
 // when touched through the mmap. Both become an error. After such a panic
@@ -100,57 +125,74 @@ func classifyOpenError(path string, err error) error {
 	}
 }
 
-func corruptError(path string, cause error) error {
-	return fmt.Errorf("open %s: %w (%v); the file was left unchanged: "+
+func corruptError(path string, cause error) error { return damaged("open", path, cause) }
+
+// damaged is the ErrCorrupt of a file that op found damaged before
+// anything was written to it.
+func damaged(op, path string, cause error) error {
+	return fmt.Errorf("%s %s: %w (%v); the file was left unchanged: "+
 		"restore it from a backup made with `helpdeskd backup`, or move it aside to start empty",
-		path, ErrCorrupt, cause)
+		op, path, ErrCorrupt, cause)
 }
 
-// verifyFile checks an existing file before bbolt maps it for writing,
-// under a shared lock (so a running daemon still gives ErrLocked, and no
-// writer changes the file while it is read). See validateFile.
-func verifyFile(path string, o Options) error {
+// checkPath checks the file at path to depth before bbolt maps it, under
+// a shared lock (so a running daemon still gives ErrLocked, and no writer
+// changes the file while it is read). op names the operation in errors.
+func checkPath(op, path string, lockTimeout time.Duration, depth checkDepth) (fileStats, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+		return fileStats{}, fmt.Errorf("%s %s: %w", op, path, err)
 	}
 	defer f.Close()
-	if err := lockShared(f, o.LockTimeout); err != nil {
+	if err := lockShared(f, lockTimeout); err != nil {
 		if errors.Is(err, ErrLocked) {
-			return fmt.Errorf("open %s: %w", path, ErrLocked)
+			return fileStats{}, fmt.Errorf("%s %s: %w", op, path, ErrLocked)
 		}
-		return fmt.Errorf("open %s: lock: %w", path, err)
+		return fileStats{}, fmt.Errorf("%s %s: lock: %w", op, path, err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+		return fileStats{}, fmt.Errorf("%s %s: %w", op, path, err)
 	}
 	if fi.Size() == 0 {
-		return nil // bbolt initializes an empty file
+		return fileStats{}, nil // bbolt initializes an empty file
 	}
-	if err := validateMapped(f, fi.Size()); err != nil {
-		return corruptError(path, err)
+	st, err := checkMapped(f, fi.Size(), depth)
+	if err != nil {
+		return st, damaged(op, path, err)
 	}
-	return nil
+	return st, nil
 }
 
-// validateMapped runs validateFile on a read-only mapping of f (falling
-// back to ReadAt). validateFile never touches bytes past the end of the
-// file, but another program could truncate it meanwhile: the SIGBUS that
-// would then follow becomes an error here instead of a crash.
-func validateMapped(f *os.File, size int64) (err error) {
+// checkMapped runs checkFile on a read-only mapping of f (falling back
+// to ReadAt). The check never touches bytes past the end of the file, but
+// another program could truncate it meanwhile: the SIGBUS that would then
+// follow becomes an error here instead of a crash.
+func checkMapped(f *os.File, size int64, depth checkDepth) (fileStats, error) {
 	src, unmap, err := mapFile(f, size)
 	if err != nil {
 		src, unmap = readerSource{f}, func() {}
 	}
 	defer unmap()
+	var st fileStats
+	err = faultsAsErrors(func() error {
+		var err error
+		st, err = checkFile(src, size, depth, nil)
+		return err
+	})
+	return st, err
+}
+
+// faultsAsErrors runs fn, turning a panic or a memory fault in it (a
+// mapped page that has gone) into an error.
+func faultsAsErrors(fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("reading the file failed: %v", r)
 		}
 	}()
-	return validateFile(src, size)
+	return fn()
 }
 
 func hasBuckets(btx *bolt.Tx) bool {
@@ -170,39 +212,11 @@ var errNoChange = errors.New("no change")
 // anything is written.
 func (db *DB) initSchema() (created bool, err error) {
 	err = db.bolt.Update(func(btx *bolt.Tx) error {
-		meta := btx.Bucket(bucketMeta)
-		if meta == nil {
-			if hasBuckets(btx) {
-				return corruptError(db.path, errors.New("bbolt file without helpdeskd's meta bucket"))
-			}
+		if btx.Bucket(bucketMeta) == nil && !hasBuckets(btx) {
 			created = true
 		} else {
-			v := meta.Get(keySchemaVersion)
-			if v == nil {
-				return corruptError(db.path, errors.New("meta bucket without a schema version"))
-			}
-			ver, err := decodeU64(v)
-			if err != nil || ver == 0 {
-				return corruptError(db.path, fmt.Errorf("bad schema version %x", v))
-			}
-			if ver > maxPlausibleSchema {
-				return corruptError(db.path, fmt.Errorf("implausible schema version %d", ver))
-			}
-			if ver > SchemaVersion {
-				return fmt.Errorf("open %s: %w: file has schema version %d, this helpdeskd knows up to %d; "+
-					"run the newer helpdeskd or restore a backup", db.path, ErrSchema, ver, SchemaVersion)
-			}
-		}
-		if !created {
-			// Every version-1 file has every bucket; a missing one means
-			// damage, not something to quietly recreate empty.
-			for _, name := range topBuckets {
-				if btx.Bucket(name) == nil {
-					return corruptError(db.path, fmt.Errorf("bucket %q missing", name))
-				}
-			}
-			if meta.Bucket(bucketCases) == nil {
-				return corruptError(db.path, fmt.Errorf("bucket %q missing", bucketCases))
+			if _, err := checkSchema(btx, "open", db.path); err != nil {
+				return err
 			}
 			return errNoChange
 		}
@@ -211,7 +225,7 @@ func (db *DB) initSchema() (created bool, err error) {
 				return err
 			}
 		}
-		meta = btx.Bucket(bucketMeta)
+		meta := btx.Bucket(bucketMeta)
 		if _, err := meta.CreateBucket(bucketCases); err != nil {
 			return err
 		}
@@ -221,4 +235,39 @@ func (db *DB) initSchema() (created bool, err error) {
 		err = nil
 	}
 	return created, err
+}
+
+// checkSchema checks that btx is a helpdeskd database this code can use,
+// and returns its schema version. op names the operation in errors.
+func checkSchema(btx *bolt.Tx, op, path string) (uint64, error) {
+	meta := btx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0, damaged(op, path, errors.New("bbolt file without helpdeskd's meta bucket"))
+	}
+	v := meta.Get(keySchemaVersion)
+	if v == nil {
+		return 0, damaged(op, path, errors.New("meta bucket without a schema version"))
+	}
+	ver, err := decodeU64(v)
+	if err != nil || ver == 0 {
+		return 0, damaged(op, path, fmt.Errorf("bad schema version %x", v))
+	}
+	if ver > maxPlausibleSchema {
+		return 0, damaged(op, path, fmt.Errorf("implausible schema version %d", ver))
+	}
+	if ver > SchemaVersion {
+		return ver, fmt.Errorf("%s %s: %w: file has schema version %d, this helpdeskd knows up to %d; "+
+			"run the newer helpdeskd or restore a backup", op, path, ErrSchema, ver, SchemaVersion)
+	}
+	// Every version-1 file has every bucket; a missing one means
+	// damage, not something to quietly recreate empty.
+	for _, name := range topBuckets {
+		if btx.Bucket(name) == nil {
+			return ver, damaged(op, path, fmt.Errorf("bucket %q missing", name))
+		}
+	}
+	if meta.Bucket(bucketCases) == nil {
+		return ver, damaged(op, path, fmt.Errorf("bucket %q missing", bucketCases))
+	}
+	return ver, nil
 }

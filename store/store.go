@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -36,7 +37,43 @@ type Options struct {
 	// Logger receives one line per open and per outbox state change that
 	// an operator may look for. Zero means slog.Default().
 	Logger *slog.Logger
+	// Verify is how much of an existing file is checked, and when. Zero
+	// means VerifyBackground.
+	Verify VerifyMode
+	// OnVerified, when set, is called once with the result of the
+	// background check (VerifyBackground): nil for a sound file, else an
+	// error wrapping ErrCorrupt. It is not called for a check that Close
+	// stopped. Use it to count and alert; the result is logged anyway.
+	// It runs on the checking goroutine and must not call Close.
+	OnVerified func(error)
+
+	// liveCheckStarting, when set (by tests), is called by the
+	// background check before it reads a page.
+	liveCheckStarting func(stop <-chan struct{})
 }
+
+// VerifyMode says how much of an existing file Open checks, and when.
+// Whatever the mode, a file that Open refuses is never written to.
+type VerifyMode int
+
+const (
+	// VerifyBackground: Open makes the quick start-up check (meta pages,
+	// file length, freelist, bucket roots and branch pages; see
+	// quickCheck), and after opening checks every page on a goroutine,
+	// holding a read transaction so that the pages it checks stay as
+	// they were. A damaged page found then is logged at error level and
+	// reported to OnVerified and by Verified. While it runs, a commit
+	// that must grow the file's memory map waits for it to finish.
+	VerifyBackground VerifyMode = iota
+	// VerifyQuick: the quick start-up check only. For short-lived
+	// commands on a file that the daemon checks anyway.
+	VerifyQuick
+	// VerifyFull: every page is checked before bbolt maps the file, as
+	// Verify does; Open takes time in proportion to the file's size. For
+	// a file that must be known sound before it is used, such as a fresh
+	// backup.
+	VerifyFull
+)
 
 func (o Options) withDefaults() Options {
 	if o.LockTimeout <= 0 {
@@ -55,10 +92,13 @@ func (o Options) withDefaults() Options {
 // mailer.Queue and mailer.Checkpoints and is safe for concurrent use:
 // bbolt runs one writer at a time next to any number of readers.
 type DB struct {
-	bolt *bolt.DB
-	path string
-	now  func() time.Time
-	log  *slog.Logger
+	bolt   *bolt.DB
+	path   string
+	now    func() time.Time
+	log    *slog.Logger
+	verify *liveCheck // the background check; nil when none was started
+	// verified is the result of the check of every page, once there is one.
+	verified atomic.Pointer[Verification]
 }
 
 var _ ticket.Store = (*DB)(nil)
@@ -69,6 +109,9 @@ func (db *DB) Path() string { return db.path }
 // Close releases the file and its lock. Transactions still running are
 // waited for.
 func (db *DB) Close() error {
+	// A running background check holds a read transaction, which bbolt's
+	// Close would wait for.
+	db.verify.stopAndWait()
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", db.path, err)
 	}

@@ -9,59 +9,118 @@ import (
 	"io"
 )
 
-// validateFile checks a bbolt file by reading it itself (from a read-only
-// mapping, see validateMapped) before bbolt opens it. bbolt trusts its
-// pages: on damaged ones it panics, faults
-// (SIGBUS past the end of a truncated file) or, in tx.Check, allocates
-// without bound and spins on goroutines whose panics cannot be recovered.
-// So the checks bbolt's Check would make are made here instead, on a
-// bounded budget: the meta pages (checksums), the high-water mark against
-// the file size, the freelist, and the page tree of every bucket (page
-// IDs and types, element and key bounds, key order), with every page
-// accounted for exactly once as in use or free.
+// A bbolt file is checked by reading it ourselves (from a read-only
+// mapping, see checkMapped) because bbolt trusts its pages: on damaged
+// ones it panics, faults (SIGBUS past the end of a truncated file) or, in
+// tx.Check, allocates without bound and spins on goroutines whose panics
+// cannot be recovered. The checks follow bbolt's file format
+// (go.etcd.io/bbolt/internal/common).
 //
-// It follows bbolt's file format (go.etcd.io/bbolt/internal/common) and
-// reads each branch and leaf page once; mail bodies, most of the file, sit
-// in overflow pages of which only the bounds are checked.
+// There are two depths. The quick check is what Open does before bbolt
+// maps a file: its cost grows with the number of branch pages (well under
+// 1 % of a large file), not with the file. The full check reads every
+// branch and leaf page and accounts for every page; Verify runs it on a
+// file at rest, and Open on a goroutine after opening (see verifyLive).
+
+// checkDepth says how much of a file a check reads.
+type checkDepth int
+
+const (
+	// quickCheck: both meta pages (magic, version, checksum; bbolt uses
+	// the valid one with the higher transaction ID), the page size, the
+	// high-water mark against the file size (a truncated file is
+	// refused), the freelist and every page ID it names, the root bucket
+	// (the top-level buckets' headers) and, of every bucket, its root,
+	// all its branch pages (so that every descent bbolt makes stays
+	// inside the file) and its first and last leaf (what a cursor's First
+	// and Last read: the scheduler's next deadline, the outbox head).
+	// Other leaves are only checked to lie inside the file, once.
+	quickCheck checkDepth = iota
+	// fullCheck: also every leaf page (element and key bounds, key
+	// order, sub-buckets), and every page accounted for exactly once as
+	// in use or free. Values are not parsed; mail bodies, most of the
+	// file, sit in overflow pages of which only the bounds are checked.
+	fullCheck
+)
+
+// fileStats describes a checked file.
+type fileStats struct {
+	pageSize   uint64
+	pages      uint64 // high-water mark: pages [0, pages) are in use or free
+	free       uint64 // pages the freelist names
+	read       uint64 // pages read by the check
+	txid       uint64 // transaction of the meta page used
+	validMetas int    // 1: one meta page is damaged (bbolt uses the other)
+}
+
+// errStopped ends a check that its caller no longer wants.
+var errStopped = errors.New("check stopped")
+
+// validateFile runs the full check on a file at rest.
 func validateFile(src source, size int64) error {
-	m, err := chooseMeta(src, size)
+	_, err := checkFile(src, size, fullCheck, nil)
+	return err
+}
+
+// checkFile checks the file in src of size bytes to depth. stop, when
+// not nil, is polled now and then; when it returns true the check ends
+// with errStopped.
+func checkFile(src source, size int64, depth checkDepth, stop func() bool) (fileStats, error) {
+	m, valid, err := chooseMeta(src, size)
 	if err != nil {
-		return err
+		return fileStats{}, err
 	}
+	st, err := checkFrom(src, size, m, depth, stop)
+	st.validMetas = valid
+	return st, err
+}
+
+// checkFrom checks the page tree of meta m (chosen by chooseMeta) in
+// src. The pages it reaches must not change during the check: a file at
+// rest under a lock, or a live file whose transaction m a bbolt read
+// transaction keeps (see verifyLive).
+func checkFrom(src source, size int64, m boltMeta, depth checkDepth, stop func() bool) (fileStats, error) {
 	ps := m.pageSize
+	st := fileStats{pageSize: ps, pages: m.pgid, txid: m.txid}
 	if ps < 1024 || ps > 1<<24 || ps&(ps-1) != 0 {
-		return fmt.Errorf("meta page gives page size %d", ps)
+		return st, fmt.Errorf("meta page gives page size %d", ps)
 	}
 	pages := uint64(size) / ps
 	switch {
 	case pages < 2:
-		return fmt.Errorf("file is truncated: %d bytes, shorter than its two meta pages", size)
+		return st, fmt.Errorf("file is truncated: %d bytes, shorter than its two meta pages", size)
 	case m.pgid > pages:
-		return fmt.Errorf("file is truncated: %d bytes, its meta page says %d", size, m.pgid*ps)
+		return st, fmt.Errorf("file is truncated: %d bytes, its meta page says %d", size, m.pgid*ps)
 	case m.root < 2 || m.root >= m.pgid:
-		return fmt.Errorf("root page %d outside the file's %d pages", m.root, m.pgid)
+		return st, fmt.Errorf("root page %d outside the file's %d pages", m.root, m.pgid)
 	case m.freelist == noFreelist:
 		// bbolt would rebuild the freelist by walking the tree on a
 		// goroutine whose panics cannot be recovered; helpdeskd always
 		// writes the freelist.
-		return errors.New("file has no freelist (not written by helpdeskd)")
+		return st, errors.New("file has no freelist (not written by helpdeskd)")
 	case m.freelist < 2 || m.freelist >= m.pgid:
-		return fmt.Errorf("freelist page %d outside the file's %d pages", m.freelist, m.pgid)
+		return st, fmt.Errorf("freelist page %d outside the file's %d pages", m.freelist, m.pgid)
 	}
-	c := &fileCheck{src: src, ps: ps, pgid: m.pgid, used: make([]uint64, (m.pgid+63)/64)}
+	c := &fileCheck{src: src, ps: ps, pgid: m.pgid, depth: depth, stop: stop, used: make([]uint64, (m.pgid+63)/64)}
 	c.used[0] |= 0b11 // the meta pages
-	if err := c.tree(m.root, 0); err != nil {
-		return err
+	err := c.freelist(m.freelist)
+	if err == nil {
+		// The root bucket holds the top-level buckets' headers: always
+		// read whole.
+		err = c.tree(m.root, 0)
 	}
-	if err := c.freelist(m.freelist); err != nil {
-		return err
+	st.free, st.read = c.free, c.read
+	if err != nil {
+		return st, err
 	}
-	for id := uint64(2); id < m.pgid; id++ {
-		if !c.isUsed(id) {
-			return fmt.Errorf("page %d is neither in use nor free", id)
+	if depth == fullCheck {
+		for id := uint64(2); id < m.pgid; id++ {
+			if !c.isUsed(id) {
+				return st, fmt.Errorf("page %d is neither in use nor free", id)
+			}
 		}
 	}
-	return nil
+	return st, nil
 }
 
 // source gives validateFile the file's bytes: n bytes at off, or an error
@@ -164,7 +223,9 @@ func readMeta(src source, off int64) (boltMeta, bool) {
 // chooseMeta finds the meta page bbolt will use: the valid one with the
 // higher transaction ID. Like bbolt, it finds the second meta page at
 // offset pageSize, probing page sizes when the first page is unreadable.
-func chooseMeta(src source, size int64) (boltMeta, error) {
+// valid counts the valid meta pages: with one damaged (a torn write in a
+// crash), bbolt opens the file as of the other.
+func chooseMeta(src source, size int64) (m boltMeta, valid int, err error) {
 	m0, ok0 := readMeta(src, 0)
 	var m1 boltMeta
 	var ok1 bool
@@ -179,22 +240,33 @@ func chooseMeta(src source, size int64) (boltMeta, error) {
 		}
 	}
 	switch {
-	case ok0 && ok1 && m1.txid > m0.txid, !ok0 && ok1:
-		return m1, nil
+	case ok0 && ok1 && m1.txid > m0.txid:
+		return m1, 2, nil
+	case ok0 && ok1:
+		return m0, 2, nil
+	case ok1:
+		return m1, 1, nil
 	case ok0:
-		return m0, nil
+		return m0, 1, nil
 	}
-	return boltMeta{}, errors.New("no valid bbolt meta page (not a bbolt file, or both meta pages damaged)")
+	return boltMeta{}, 0, errors.New("no valid bbolt meta page (not a bbolt file, or both meta pages damaged)")
 }
 
 // fileCheck walks one file. used has a bit per page below the high-water
 // mark: set once the page is accounted for.
 type fileCheck struct {
-	src  source
-	ps   uint64
-	pgid uint64
-	used []uint64
+	src   source
+	ps    uint64
+	pgid  uint64
+	depth checkDepth
+	stop  func() bool
+	used  []uint64
+	read  uint64 // pages read
+	free  uint64 // pages on the freelist
 }
+
+// stopEvery is how many pages a check reads between polls of stop.
+const stopEvery = 1024
 
 func (c *fileCheck) isUsed(id uint64) bool { return c.used[id/64]&(1<<(id%64)) != 0 }
 
@@ -227,6 +299,9 @@ type page struct {
 func (c *fileCheck) readPage(id uint64) (*page, error) {
 	if id >= c.pgid {
 		return nil, fmt.Errorf("page %d is outside the file's %d pages", id, c.pgid)
+	}
+	if c.read++; c.stop != nil && c.read%stopEvery == 1 && c.stop() {
+		return nil, errStopped
 	}
 	off := int64(id * c.ps)
 	buf, err := c.src.slice(off, c.ps)
@@ -264,20 +339,39 @@ func (p *page) bytes(off, n uint64) ([]byte, error) {
 	return p.src.slice(p.off+int64(off), n)
 }
 
+// walk is the state of one bucket's tree walk.
+type walk struct {
+	bucketDepth int
+	last        []byte // the previous key of the bucket in order, across leaves
+	// skim: a quick check of a bucket below the root bucket, which reads
+	// branch pages but only the first and last leaf.
+	skim bool
+	// leafDepth is the depth of the first leaf found (-1: none yet). In
+	// a sound bbolt tree every leaf is that deep, which lets a skim tell
+	// a leaf from a branch page without reading it.
+	leafDepth int
+}
+
 // tree checks the bucket whose root page is id.
 func (c *fileCheck) tree(id uint64, bucketDepth int) error {
 	if bucketDepth > maxBucketDepth {
 		return errors.New("buckets nested deeper than helpdeskd writes them")
 	}
-	var last []byte
-	return c.node(id, 0, bucketDepth, &last)
+	w := &walk{bucketDepth: bucketDepth, skim: c.depth == quickCheck && bucketDepth > 0, leafDepth: -1}
+	return c.node(id, 0, true, true, w)
 }
 
-// node checks a branch or leaf page and what hangs below it. last is the
-// previous key of the bucket in order, across leaves.
-func (c *fileCheck) node(id uint64, depth, bucketDepth int, last *[]byte) error {
+// node checks a branch or leaf page and what hangs below it. first and
+// last say whether the page is on the bucket's leftmost or rightmost path.
+func (c *fileCheck) node(id uint64, depth int, first, last bool, w *walk) error {
 	if depth > maxTreeDepth {
 		return fmt.Errorf("page %d: tree deeper than %d", id, maxTreeDepth)
+	}
+	if w.skim && depth == w.leafDepth && !first && !last {
+		// A leaf a quick check does not read: it is only counted, so
+		// that it lies inside the file and is not also free or another
+		// page's child. (Its overflow pages are not known.)
+		return c.mark(id, 0)
 	}
 	p, err := c.readPage(id)
 	if err != nil {
@@ -303,13 +397,16 @@ func (c *fileCheck) node(id uint64, depth, bucketDepth int, last *[]byte) error 
 				return fmt.Errorf("page %d: keys out of order at %d", id, i)
 			}
 			prev = k // sources keep their bytes for the whole check
-			if err := c.node(ne.Uint64(e[8:]), depth+1, bucketDepth, last); err != nil {
+			if err := c.node(ne.Uint64(e[8:]), depth+1, first && i == 0, last && i == p.count-1, w); err != nil {
 				return err
 			}
 		}
 		return nil
 	case leafPageFlag:
-		return c.leaf(p, fmt.Sprintf("page %d", id), bucketDepth, last)
+		if w.leafDepth < 0 {
+			w.leafDepth = depth
+		}
+		return c.leaf(p, fmt.Sprintf("page %d", id), w.bucketDepth, &w.last)
 	default:
 		return fmt.Errorf("page %d: flags %#x, want a branch or leaf page", id, p.flags)
 	}
@@ -408,5 +505,6 @@ func (c *fileCheck) freelist(id uint64) error {
 			return fmt.Errorf("freelist: %w", err)
 		}
 	}
+	c.free = count
 	return nil
 }
