@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,18 +15,6 @@ import (
 	"github.com/helpdeskd/helpdeskd/store"
 	"github.com/helpdeskd/helpdeskd/ticket"
 )
-
-// runCLI runs helpdeskd with args and returns its output and error.
-func runCLI(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	root := newRootCmd()
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
-	return out.String(), err
-}
 
 func TestSLAExplain(t *testing.T) {
 	example := "../../config.example.yaml"
@@ -90,7 +77,7 @@ func TestSLAExplain(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := runCLI(t, append([]string{"sla", "explain"}, tt.args...)...)
+			out, err := cli(append([]string{"sla", "explain"}, tt.args...)...)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
@@ -125,7 +112,7 @@ func TestSLAExplainUsageErrors(t *testing.T) {
 		{[]string{"-c", "../../config.example.yaml", "--plan", "jotron", "--priority", "7"}, "priorities are 1 to 4"},
 		{nil, "give --calendar NAME --add 4h, or --plan NAME --priority N"},
 	} {
-		out, err := runCLI(t, append([]string{"sla", "explain"}, tt.args...)...)
+		out, err := cli(append([]string{"sla", "explain"}, tt.args...)...)
 		if err == nil || !strings.Contains(err.Error(), tt.want) || exitCode(err) != 2 {
 			t.Errorf("sla explain %v = %v (exit %d), want usage error %q\n%s", tt.args, err, exitCode(err), tt.want, out)
 		}
@@ -175,13 +162,13 @@ func TestSLARespond(t *testing.T) {
 	}
 
 	// While the database is open elsewhere, respond says what to do.
-	_, err = runCLI(t, "sla", "respond", "-c", cfgPath, "HD-000001")
+	_, err = cli("sla", "respond", "-c", cfgPath, "HD-000001")
 	if err == nil || !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), "stop the daemon first") {
 		t.Errorf("respond on a locked database = %v", err)
 	}
 	db.Close()
 
-	out, err := runCLI(t, "sla", "respond", "-c", cfgPath, "[#HD-000001]", "--at", "2026-11-25T09:00:00+01:00")
+	out, err := cli("sla", "respond", "-c", cfgPath, "[#HD-000001]", "--at", "2026-11-25T09:00:00+01:00")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -213,10 +200,10 @@ func TestSLARespond(t *testing.T) {
 	}
 	db.Close()
 
-	if _, err := runCLI(t, "sla", "respond", "-c", cfgPath, "HD-000009"); err == nil || !strings.Contains(err.Error(), "case HD-000009: no such case") {
+	if _, err := cli("sla", "respond", "-c", cfgPath, "HD-000009"); err == nil || !strings.Contains(err.Error(), "case HD-000009: no such case") {
 		t.Errorf("respond to an unknown case = %v", err)
 	}
-	if _, err := runCLI(t, "sla", "respond", "-c", cfgPath, "printer"); err == nil || exitCode(err) != 2 {
+	if _, err := cli("sla", "respond", "-c", cfgPath, "printer"); err == nil || exitCode(err) != 2 {
 		t.Errorf("respond to %q = %v", "printer", err)
 	}
 }
