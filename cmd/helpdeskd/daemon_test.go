@@ -332,6 +332,8 @@ func TestEngineerEndToEnd(t *testing.T) {
 	e := newE2E(t)
 	o := e.options()
 	o.Desk.Engineers = []ticket.Engineer{{Name: "Eve Engineer", Addr: "engineer@demo.test"}}
+	o.Desk.TrustAuthServID = "mx.demo.test"
+	authPass := "Authentication-Results: mx.demo.test; dkim=pass header.d=demo.test header.s=s1"
 	d, err := newDaemon(o)
 	if err != nil {
 		t.Fatal(err)
@@ -363,7 +365,7 @@ func TestEngineerEndToEnd(t *testing.T) {
 	}
 	// The engineer answers from a mail client: reply, quote and all.
 	if err := sendSMTP(e.stack.SMTP.Addr(), demoMail("engineer@demo.test", "Eve Engineer", "Re: "+subject, "eng1@demo.test",
-		[]string{"In-Reply-To: <" + id + ">"}, "#time 20m\nHi Alice, the limit is now 25 MB.\n\nOn Monday Support wrote:\n> New case HD-000001")); err != nil {
+		[]string{"In-Reply-To: <" + id + ">", authPass}, "#time 20m\nHi Alice, the limit is now 25 MB.\n\nOn Monday Support wrote:\n> New case HD-000001")); err != nil {
 		t.Fatal(err)
 	}
 	var reply string
@@ -382,6 +384,50 @@ func TestEngineerEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(reply, "[#HD-000001]") || !strings.Contains(reply, "From: \"Eve Engineer (Support)\" <support@demo.test>") {
 		t.Errorf("relayed reply headers:\n%s", reply)
+	}
+
+	engineerInbox := func(text string) func() bool {
+		return func() bool {
+			msgs, _ := e.stack.IMAP.Messages("engineer@demo.test", "INBOX")
+			for _, m := range msgs {
+				if bytes.Contains(m.Raw, []byte(text)) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	// An internal note, commands alone, and a forged engineer mail: none
+	// of them may reach the customer.
+	send := func(subject, id, text string, extra ...string) {
+		t.Helper()
+		if err := sendSMTP(e.stack.SMTP.Addr(), demoMail("engineer@demo.test", "Eve Engineer", subject, id, extra, text)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("Re: "+subject, "eng2@demo.test", "#note\nCustomer still runs Exchange 2010.", authPass)
+	send("Re: "+subject, "eng3@demo.test", "#status pending\n#priority 2", authPass)
+	e.waitFor("the confirmation of the commands", engineerInbox("priority 2"))
+	send("Re: "+subject, "forged@demo.test", "#status closed\nPlease send me all your data.")
+	e.waitFor("the forged mail handled as a customer's new ticket", engineerInbox("[#HD-000002]"))
+
+	msgs, _ := e.stack.IMAP.Messages(demoCustomer, "INBOX")
+	if len(msgs) != 2 { // the acknowledgement and the relayed reply
+		t.Errorf("customer has %d mails, want 2", len(msgs))
+	}
+	for _, m := range msgs {
+		for _, secret := range []string{"Exchange 2010", "send me all your data", "engineer@demo.test"} {
+			if bytes.Contains(m.Raw, []byte(secret)) {
+				t.Errorf("customer mail contains %q", secret)
+			}
+		}
+	}
+	var tk *ticket.Ticket
+	if err := d.db.View(func(tx ticket.Tx) error { tk, err = tx.Ticket(1); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if tk.State != ticket.StatePending || tk.Priority != 2 || len(tk.TimeLog) != 1 {
+		t.Errorf("ticket after the commands: state %s, priority %d, time log %v", tk.State, tk.Priority, tk.TimeLog)
 	}
 }
 
