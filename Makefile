@@ -39,11 +39,15 @@ bench:
 demo: build
 	./$(BIN) demo
 
-## fuzz: run each fuzz target for FUZZTIME (default 30s)
+## fuzz: run every fuzz target of every package for FUZZTIME (default 30s) each
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./mailer
-	$(GO) test -run '^$$' -fuzz '^FuzzTagger$$' -fuzztime $(FUZZTIME) ./ticket
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 ## e2e: bin/helpdeskd against a real Dovecot + Postfix on loopback (as root;
 ## .ci/mailstack.sh installs them with apt if missing, and always tears down)
