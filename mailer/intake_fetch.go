@@ -206,7 +206,12 @@ func (s *imapSession) fetchBodies(ctx context.Context, metas []mailMeta, maxSize
 			progress()
 			uid, raw, litSize, err := readFetchedBody(msg, maxSize, progress)
 			if err != nil {
-				_ = cmd.Close()
+				// A body that cannot be read whole means a broken
+				// connection, and the session ends. go-imap's Close
+				// would read on into the literal from the buffer its
+				// reader goroutine is already parsing again (a data
+				// race in v2.0.0-beta.8): close the connection instead.
+				_ = s.raw.Close()
 				return err
 			}
 			if uid != 0 {
