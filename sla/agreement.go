@@ -78,9 +78,15 @@ type Agreement struct {
 	// DefaultPriority applies when nothing else sets one; zero means 3.
 	DefaultPriority int
 	HourBank        HourBank
+	// HourBankWarn is the share of the hour bank, in percent, whose use
+	// mails the contacts and the engineers, once per period; zero means 80.
+	HourBankWarn int
 	// Reports lists periodic case reports the customer gets (Jotron: a
 	// yearly report in Q1; Trinax: monthly, quarterly and yearly).
 	Reports []Period
+	// Contacts are the customer's people who get hour bank warnings and
+	// reports (addresses); none means no such mail goes to the customer.
+	Contacts []string
 }
 
 // ValidAt reports whether the contract is in force at t.
@@ -132,6 +138,9 @@ func (ag *Agreement) Validate() error {
 	}
 	if ag.HourBank != (HourBank{}) && (ag.HourBank.Hours <= 0 || !ag.HourBank.Per.valid()) {
 		bad("hour bank %v per %q: want positive hours per month, quarter or year", ag.HourBank.Hours, ag.HourBank.Per)
+	}
+	if ag.HourBankWarn < 0 || ag.HourBankWarn > 100 {
+		bad("hour bank warn level %d%%: want 1–100, or 0 for 80", ag.HourBankWarn)
 	}
 	for _, p := range ag.Reports {
 		if !p.valid() {

@@ -227,6 +227,11 @@ func (d *Desk) applyCommands(tx Tx, t *Ticket, cmds []Command, eng Engineer, now
 			t.TimeLog = append(t.TimeLog, TimeEntry{At: now, Engineer: eng.Name, Minutes: int(c.Minutes / time.Minute)})
 			t.AddEvent(now, "time", fmt.Sprintf("%s by %s", c.Minutes, eng.Name))
 			done = append(done, "logged "+formatWork(c.Minutes))
+			if bank, err := d.afterTimeLogged(tx, t, now); err != nil {
+				return nil, nil, err
+			} else if bank != "" {
+				done = append(done, bank)
+			}
 		case "cc":
 			if c.Remove {
 				t.removeParticipant(c.Address)

@@ -70,4 +70,12 @@ type Tx interface {
 	// ok is false when the index is empty.
 	DueDeadlines(until time.Time, limit int) ([]Deadline, error)
 	NextDeadline() (d Deadline, ok bool, err error)
+
+	// Marks record what must happen at most once (an hour bank's warn mail
+	// per agreement and period, a sent report), in the same transaction
+	// as the mail it stands for. Mark files key at at and reports whether
+	// it was new; Marked reads it; Unmark deletes it (none is no error).
+	Mark(key string, at time.Time) (fresh bool, err error)
+	Marked(key string) (at time.Time, ok bool, err error)
+	Unmark(key string) error
 }

@@ -64,6 +64,8 @@ type daemon struct {
 	// sched fires SLA deadlines with the current desk (slaconfig.go).
 	sched    *ticket.Scheduler
 	schedSvc *service
+	// reportsSvc mails agreement reports (reports_loop.go).
+	reportsSvc *service
 
 	intakeState atomic.Pointer[intakeStatus]
 	lastReload  atomic.Pointer[reloadOutcome]
@@ -247,6 +249,7 @@ func (d *daemon) Run(ctx context.Context) error {
 	d.intakeSvc = d.startService("intake", d.intake.Load().Run)
 	d.senderSvc = d.startService("sender", d.sender.Load().Run)
 	d.schedSvc = d.startService("scheduler", d.sched.Run)
+	d.reportsSvc = d.startService("reports", d.runReports)
 	d.mu.Unlock()
 
 	wdCtx, stopWatchdog := context.WithCancel(ctx)
@@ -267,6 +270,7 @@ func (d *daemon) Run(ctx context.Context) error {
 	d.stopping = true
 	d.intakeSvc.stop()
 	d.schedSvc.stop()
+	d.reportsSvc.stop()
 	d.senderSvc.stop()
 	d.running = false
 	d.mu.Unlock()

@@ -58,7 +58,10 @@ func newRootCmd() *cobra.Command {
 		newOutboxCmd(),
 		newReloadCmd(),
 		newReportCmd(),
-		newSLACmd(), // sla_cmd.go
+		newSLACmd(),    // sla_cmd.go
+		newHoursCmd(),  // hours_cmd.go
+		newNotifyCmd(), // notify_cmd.go
+		newStoreCmd(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

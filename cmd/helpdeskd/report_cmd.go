@@ -229,6 +229,7 @@ func newReportCmd() *cobra.Command {
 	var ac adminFlags
 	var customer, from, to, file string
 	var asCSV, asJSON bool
+	var ar agreementReportFlags // agreement_report_cmd.go
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Case report: tickets opened in a period, response and resolution against the agreement, breaches",
@@ -242,6 +243,9 @@ Example, the annual report for example.com:
   helpdeskd report --customer example.com --from 2025-01-01 --to 2026-01-01`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ar.agreement != "" {
+				return runAgreementReport(cmd.OutOrStdout(), ac.config, file, ar)
+			}
 			var q reportQuery
 			var err error
 			q.Customer = customer
@@ -297,6 +301,7 @@ Example, the annual report for example.com:
 	cmd.Flags().BoolVar(&asCSV, "csv", false, "write CSV")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().StringVar(&file, "file", "", "read this database file (a backup) instead of asking the daemon")
+	ar.register(cmd)
 	ac.register(cmd)
 	return cmd
 }

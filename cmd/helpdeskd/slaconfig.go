@@ -94,6 +94,8 @@ type AgreementConfig struct {
 	DefaultPriority      int                  `mapstructure:"default_priority" yaml:"default_priority,omitempty"`
 	HourBank             HourBankConfig       `mapstructure:"hour_bank" yaml:"hour_bank,omitempty"`
 	Reports              []string             `mapstructure:"reports" yaml:"reports,omitempty"`
+	// Contacts get hour bank warnings (and reports) for the customer.
+	Contacts []string `mapstructure:"contacts" yaml:"contacts,omitempty"`
 }
 
 // PriorityRuleConfig gives mail matching Pattern (a Go regular
@@ -108,6 +110,8 @@ type PriorityRuleConfig struct {
 type HourBankConfig struct {
 	Hours time.Duration `mapstructure:"hours" yaml:"hours,omitempty"`
 	Per   string        `mapstructure:"per" yaml:"per,omitempty"`
+	// Warn is the percentage of Hours whose use is mailed; 0 means 80.
+	Warn int `mapstructure:"warn" yaml:"warn,omitempty"`
 }
 
 // GroupConfig is a list of people escalation mail goes to, and the
@@ -462,6 +466,15 @@ func buildAgreement(p *problems, key string, ac AgreementConfig, o *slaObjects) 
 	}
 	if ac.HourBank != (HourBankConfig{}) {
 		ag.HourBank = sla.HourBank{Hours: ac.HourBank.Hours, Per: sla.Period(ac.HourBank.Per)}
+		ag.HourBankWarn = ac.HourBank.Warn
+	}
+	for j, c := range ac.Contacts {
+		a, err := mail.ParseAddress(c)
+		if err != nil {
+			p.add(fmt.Sprintf("%s.contacts[%d]", key, j), "%q is not a mail address; write name@example.com", c)
+			continue
+		}
+		ag.Contacts = append(ag.Contacts, strings.ToLower(a.Address))
 	}
 	for _, r := range ac.Reports {
 		ag.Reports = append(ag.Reports, sla.Period(r))
