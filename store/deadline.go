@@ -25,14 +25,18 @@ func (t *tx) SetDeadline(d ticket.Deadline) error {
 		return fmt.Errorf("set deadline: no ticket ID")
 	}
 	of := t.btx.Bucket(bucketDeadlineOf)
-	if err := clearDeadline(idx, of, d.TicketID); err != nil {
-		return fmt.Errorf("set deadline of ticket %d: %w", d.TicketID, err)
-	}
+	id := u64(d.TicketID)
 	k := dueKey(d.At, d.TicketID)
+	// The ticket's old entry goes; its deadline_of key is overwritten.
+	if old := of.Get(id); old != nil && !bytes.Equal(old, k) {
+		if err := idx.Delete(bytes.Clone(old)); err != nil {
+			return fmt.Errorf("set deadline of ticket %d: %w", d.TicketID, err)
+		}
+	}
 	if err := idx.Put(k, []byte(d.Kind)); err != nil {
 		return fmt.Errorf("set deadline of ticket %d: %w", d.TicketID, err)
 	}
-	if err := of.Put(u64(d.TicketID), k); err != nil {
+	if err := of.Put(id, k); err != nil {
 		return fmt.Errorf("set deadline of ticket %d: %w", d.TicketID, err)
 	}
 	return nil

@@ -29,7 +29,7 @@ func lockShared(f *os.File, timeout time.Duration) error {
 // lockRetry is bbolt's flockRetryTimeout.
 const lockRetry = 50 * time.Millisecond
 
-// mapFile maps f read-only for validateFile. unmap must be called after.
+// mapFile maps f read-only for the file checks. unmap must be called after.
 func mapFile(f *os.File, size int64) (src source, unmap func(), err error) {
 	if size <= 0 || int64(int(size)) != size {
 		return nil, nil, errors.New("file too large to map")

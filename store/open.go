@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -53,7 +54,15 @@ func Open(path string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 
-	bdb, err := openBolt(path, &bolt.Options{Timeout: o.LockTimeout})
+	bo := &bolt.Options{Timeout: o.LockTimeout}
+	if o.Verify == VerifyBackground && fi != nil && fi.Size() > 0 {
+		// The background check holds a read transaction, and bbolt
+		// remaps a growing file only when no transaction is open: map
+		// room to grow from the start, so that commits do not wait for
+		// the check. (Address space only; pages are read on use.)
+		bo.InitialMmapSize = mmapRoom(fi.Size())
+	}
+	bdb, err := openBolt(path, bo)
 	if err != nil {
 		return nil, classifyOpenError(path, err)
 	}
@@ -81,6 +90,16 @@ func Open(path string, o Options) (*DB, error) {
 	}
 	db.log.Info("database opened", "path", path, "schema", SchemaVersion, "created", created, "check", check)
 	return db, nil
+}
+
+// mmapRoom is the initial mapping of a file of size bytes under a
+// background check: half as much again, and at least 64 MiB more. On
+// 32-bit systems address space is short: bbolt's default stands there.
+func mmapRoom(size int64) int {
+	if strconv.IntSize < 64 {
+		return 0
+	}
+	return int(size + max(size/2, 64<<20))
 }
 
 // errPanicked marks a bbolt panic (or memory fault) while reading a file.

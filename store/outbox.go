@@ -50,7 +50,7 @@ func (t *tx) Enqueue(env *mailer.Envelope) error {
 // putPending writes env to outbox and its due key; the caller has removed
 // any older due key.
 func putPending(btx *bolt.Tx, env *mailer.Envelope) error {
-	v, err := json.Marshal(env)
+	v, err := marshalEnvelope(env)
 	if err != nil {
 		return fmt.Errorf("envelope %d: %w", env.ID, err)
 	}
@@ -147,7 +147,7 @@ func (db *DB) Failed(id uint64, attempts int, reason string) error {
 			return fmt.Errorf("failed: %w", err)
 		}
 		env.Attempts, env.LastError = attempts, reason
-		v, err := json.Marshal(env)
+		v, err := marshalEnvelope(env)
 		if err != nil {
 			return fmt.Errorf("failed: envelope %d: %w", id, err)
 		}

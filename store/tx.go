@@ -21,6 +21,12 @@ type tx struct {
 
 var _ ticket.Tx = (*tx)(nil)
 
+// ID numbers the transaction: a read transaction has the number of the
+// last committed write, a write transaction that number plus one. So two
+// write transactions whose IDs differ by one had no commit between them
+// (the scheduler relies on that to reuse work done ahead).
+func (t *tx) ID() uint64 { return uint64(t.btx.ID()) }
+
 // bucket returns a top-level bucket; they all exist after Open.
 func (t *tx) bucket(name []byte) (*bolt.Bucket, error) {
 	b := t.btx.Bucket(name)
@@ -69,7 +75,7 @@ func (t *tx) Ticket(id uint64) (*ticket.Ticket, error) {
 		return nil, fmt.Errorf("ticket %d: %w", id, ticket.ErrNotFound)
 	}
 	var tk ticket.Ticket
-	if err := json.Unmarshal(v, &tk); err != nil {
+	if err := unmarshalTicket(v, &tk); err != nil {
 		return nil, fmt.Errorf("ticket %d: decode: %w", id, err)
 	}
 	return &tk, nil
@@ -83,7 +89,7 @@ func (t *tx) PutTicket(tk *ticket.Ticket) error {
 	if tk == nil || tk.ID == 0 {
 		return fmt.Errorf("put ticket: ticket without ID")
 	}
-	v, err := json.Marshal(tk)
+	v, err := marshalTicket(tk)
 	if err != nil {
 		return fmt.Errorf("put ticket %d: %w", tk.ID, err)
 	}
@@ -109,7 +115,7 @@ func (t *tx) ForEachTicket(fn func(*ticket.Ticket) error) error {
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		var tk ticket.Ticket
-		if err := json.Unmarshal(v, &tk); err != nil {
+		if err := unmarshalTicket(v, &tk); err != nil {
 			return fmt.Errorf("ticket %x: decode: %w", k, err)
 		}
 		if err := fn(&tk); err != nil {
@@ -135,7 +141,7 @@ func (t *tx) AddEntry(ticketID uint64, e *ticket.Entry) error {
 		return fmt.Errorf("add entry to ticket %d: history is full", ticketID)
 	}
 	e.Seq = last + 1
-	v, err := json.Marshal(e)
+	v, err := marshalEntry(e)
 	if err != nil {
 		return fmt.Errorf("add entry to ticket %d: %w", ticketID, err)
 	}
@@ -176,12 +182,42 @@ func (t *tx) Entries(ticketID uint64) ([]*ticket.Entry, error) {
 	c := b.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var e ticket.Entry
-		if err := json.Unmarshal(v, &e); err != nil {
+		if err := unmarshalEntry(v, &e); err != nil {
 			return nil, fmt.Errorf("entry %x: decode: %w", k, err)
 		}
 		out = append(out, &e)
 	}
 	return out, nil
+}
+
+// EntriesNewestFirst calls fn for a ticket's entries from the newest
+// until fn returns false, decoding only those. (ticket's escalation mail
+// looks for the customer's last message this way.)
+func (t *tx) EntriesNewestFirst(ticketID uint64, fn func(*ticket.Entry) bool) error {
+	b, err := t.bucket(bucketEntries)
+	if err != nil {
+		return err
+	}
+	prefix := u64(ticketID)
+	c := b.Cursor()
+	var k, v []byte
+	if ticketID == math.MaxUint64 {
+		k, v = c.Last()
+	} else if k, _ = c.Seek(u64(ticketID + 1)); k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
+		var e ticket.Entry
+		if err := unmarshalEntry(v, &e); err != nil {
+			return fmt.Errorf("entry %x: decode: %w", k, err)
+		}
+		if !fn(&e) {
+			return nil
+		}
+	}
+	return nil
 }
 
 func (t *tx) PutRaw(key string, raw []byte) error {

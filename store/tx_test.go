@@ -153,6 +153,31 @@ func TestEntries(t *testing.T) {
 			t.Errorf("Entries(%d) = %q, want %q", id, got, w)
 		}
 	}
+	// Newest first, as far as the caller wants.
+	newest := func(id uint64, limit int) string {
+		var out []string
+		view(t, db, func(tx ticket.Tx) error {
+			nf, ok := tx.(interface {
+				EntriesNewestFirst(uint64, func(*ticket.Entry) bool) error
+			})
+			if !ok {
+				t.Fatal("the store's Tx has no EntriesNewestFirst")
+			}
+			return nf.EntriesNewestFirst(id, func(e *ticket.Entry) bool {
+				out = append(out, e.Subject)
+				return len(out) < limit
+			})
+		})
+		return strings.Join(out, ",")
+	}
+	for id, w := range map[uint64]string{1: "a3,a2,a1", 2: "b2,b1", 3: "", 255: "d1", 256: "c1", math.MaxUint64: "z2,z1"} {
+		if got := newest(id, 10); got != w {
+			t.Errorf("EntriesNewestFirst(%d) = %q, want %q", id, got, w)
+		}
+	}
+	if got := newest(1, 2); got != "a3,a2" {
+		t.Errorf("EntriesNewestFirst(1) stopped after 2 = %q, want a3,a2", got)
+	}
 
 	if err := db.Close(); err != nil {
 		t.Fatal(err)

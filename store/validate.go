@@ -406,14 +406,29 @@ func (c *fileCheck) node(id uint64, depth int, first, last bool, w *walk) error 
 		if w.leafDepth < 0 {
 			w.leafDepth = depth
 		}
-		return c.leaf(p, fmt.Sprintf("page %d", id), w.bucketDepth, &w.last)
+		return c.leaf(p, where{page: id}, w.bucketDepth, &w.last)
 	default:
 		return fmt.Errorf("page %d: flags %#x, want a branch or leaf page", id, p.flags)
 	}
 }
 
+// where names a leaf in errors: a page, or a sub-bucket's inline page. It
+// is formatted only for an error: the full check meets hundreds of
+// thousands of leaves.
+type where struct {
+	page   uint64
+	bucket string // "page 7 bucket \"cases\"" for an inline page
+}
+
+func (w where) String() string {
+	if w.bucket != "" {
+		return w.bucket
+	}
+	return fmt.Sprintf("page %d", w.page)
+}
+
 // leaf checks the elements of a leaf page (a real one or an inline one).
-func (c *fileCheck) leaf(p *page, name string, bucketDepth int, last *[]byte) error {
+func (c *fileCheck) leaf(p *page, name where, bucketDepth int, last *[]byte) error {
 	for i := range p.count {
 		off := pageHeaderSize + i*elementSize
 		e, err := p.bytes(off, elementSize)
@@ -441,7 +456,7 @@ func (c *fileCheck) leaf(p *page, name string, bucketDepth int, last *[]byte) er
 		if err != nil {
 			return fmt.Errorf("%s bucket %q: %w", name, k, err)
 		}
-		if err := c.bucketValue(v, fmt.Sprintf("%s bucket %q", name, k), bucketDepth+1); err != nil {
+		if err := c.bucketValue(v, where{bucket: fmt.Sprintf("%s bucket %q", name, k)}, bucketDepth+1); err != nil {
 			return err
 		}
 	}
@@ -450,7 +465,7 @@ func (c *fileCheck) leaf(p *page, name string, bucketDepth int, last *[]byte) er
 
 // bucketValue checks a sub-bucket: a root page, or an inline leaf page in
 // the value itself.
-func (c *fileCheck) bucketValue(v []byte, name string, bucketDepth int) error {
+func (c *fileCheck) bucketValue(v []byte, name where, bucketDepth int) error {
 	if len(v) < bucketHeaderSize {
 		return fmt.Errorf("%s: value of %d bytes is too short", name, len(v))
 	}

@@ -15,8 +15,8 @@ import (
 // TestValidateAcceptsWhatBboltWrites runs a random workload through bbolt
 // (nested and inline buckets, values from empty to many pages, deletes of
 // keys and buckets, so that pages are freed and reused) and checks after
-// every commit that validateFile accepts the file and that bbolt's own
-// Check agrees it is sound.
+// every commit that the full and the quick check accept the file and
+// that bbolt's own Check agrees it is sound.
 func TestValidateAcceptsWhatBboltWrites(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "random.db")
@@ -69,9 +69,13 @@ func TestValidateAcceptsWhatBboltWrites(t *testing.T) {
 		}
 		fi, _ := f.Stat()
 		verr := validateFile(readerSource{f}, fi.Size())
+		_, qerr := checkFile(readerSource{f}, fi.Size(), quickCheck, nil)
 		_ = f.Close()
 		if verr != nil {
-			t.Fatalf("after commit %d: validateFile: %v", commit, verr)
+			t.Fatalf("after commit %d: full check: %v", commit, verr)
+		}
+		if qerr != nil {
+			t.Fatalf("after commit %d: quick check: %v", commit, qerr)
 		}
 		_ = bdb.View(func(btx *bolt.Tx) error {
 			for err := range btx.Check() {

@@ -18,8 +18,7 @@ import (
 const testPageSize = 4096
 
 // middleLeaf returns a leaf page of bucket name that a quick check does
-// not read: a child of the bucket's root branch page, neither its first
-// nor its last.
+// not read: neither the bucket's first leaf nor its last.
 func middleLeaf(t *testing.T, path string, name []byte) uint64 {
 	t.Helper()
 	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
@@ -35,15 +34,26 @@ func middleLeaf(t *testing.T, path string, name []byte) uint64 {
 		t.Fatal(err)
 	}
 	b := readFile(t, path)
-	pg := b[root*testPageSize:]
-	if flags, count := ne.Uint16(pg[8:]), ne.Uint16(pg[10:]); flags != branchPageFlag || count < 3 {
-		t.Fatalf("bucket %s: root page %d has flags %#x and %d elements, want a branch page of 3 or more", name, root, flags, count)
+	var leaves []uint64
+	var walk func(id uint64)
+	walk = func(id uint64) {
+		pg := b[id*testPageSize:]
+		switch ne.Uint16(pg[8:]) {
+		case leafPageFlag:
+			leaves = append(leaves, id)
+		case branchPageFlag:
+			for i := range uint64(ne.Uint16(pg[10:])) {
+				walk(ne.Uint64(pg[pageHeaderSize+i*elementSize+8:]))
+			}
+		default:
+			t.Fatalf("page %d: not a branch or leaf page", id)
+		}
 	}
-	child := ne.Uint64(pg[pageHeaderSize+elementSize+8:]) // element 1's page
-	if flags := ne.Uint16(b[child*testPageSize+8:]); flags != leafPageFlag {
-		t.Fatalf("page %d: flags %#x, want a leaf", child, flags)
+	walk(root)
+	if len(leaves) < 3 {
+		t.Fatalf("bucket %s has %d leaves, want 3 or more", name, len(leaves))
 	}
-	return child
+	return leaves[len(leaves)/2]
 }
 
 // damageLeaf gives the first element of leaf page id a key that runs far
@@ -311,9 +321,7 @@ func TestVerifyRefuses(t *testing.T) {
 func TestBackgroundCheckWhileWriting(t *testing.T) {
 	t.Parallel()
 	path := realDBBatched(t, 300)
-	// Free a good share of the file, so that later commits reuse pages
-	// rather than grow it (growing past the mapping would wait for the
-	// check).
+	// Free a good share of the file, so that later commits reuse pages.
 	freeRaw(t, path, 2)
 
 	started, release := make(chan struct{}), make(chan struct{})

@@ -6,12 +6,17 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/helpdeskd/helpdeskd/mailer"
 	"github.com/helpdeskd/helpdeskd/sla"
 	"github.com/helpdeskd/helpdeskd/templates"
 )
+
+// errWriteNeeded: a lookahead met a ticket that needs more than firing
+// its events (it is gone, or its plan is); the write transaction handles it.
+var errWriteNeeded = errors.New("ticket needs writing")
 
 // softError is a failure to handle one ticket's events before anything of
 // it was written: the scheduler sets the ticket aside and goes on.
@@ -27,23 +32,50 @@ const maxEventsPerTicket = 64
 // lastMessageBytes caps the customer's message quoted in escalation mail.
 const lastMessageBytes = 4000
 
-// firing is the handling of one ticket's due events: the mails it will
-// queue are composed first and written only when all of them could be.
+// firing is the handling of one ticket's due events. It runs in three
+// steps: prepareDue fires the events on the ticket in memory and gathers
+// the data of the mails they send, reading the store but not writing it;
+// compose renders and composes the mails, touching neither the store nor
+// the ticket, so that the scheduler runs it on other goroutines while it
+// prepares the next ticket; write then stores everything, and only when
+// every mail could be composed.
 type firing struct {
-	d     *Desk
-	tx    Tx
-	t     *Ticket
-	plan  *sla.Plan
-	now   time.Time
-	mails []*mailer.Envelope
-	fired []Fired
-	last  *string // the customer's last message, read once
+	due     Deadline // the index entry it handles
+	d       *Desk
+	tx      Tx
+	t       *Ticket
+	plan    *sla.Plan
+	now     time.Time
+	mails   []*escalationMail
+	fired   []Fired
+	last    *string  // the customer's last message, read once
+	skipped []string // escalation entries that are neither address nor group
+
+	done       chan struct{} // closed when compose has run (scheduler)
+	composeErr error
 }
 
-// fireDue fires every SLA event of ticket id due at now, queues their
-// mails and files the ticket's next event, all in tx.
-func (d *Desk) fireDue(tx Tx, id uint64, now time.Time) ([]Fired, error) {
+// escalationMail is one mail a firing sends: what compose renders and
+// composes, and the envelope it fills in.
+type escalationMail struct {
+	lang, name string
+	data       templates.SLAAlert
+	out        mailer.Outgoing // without Subject and Text
+	env        mailer.Envelope // without Raw
+}
+
+// prepareDue loads the ticket of index entry dl and fires its events due
+// at now on it in memory. It returns nil when there is nothing to
+// compose: the ticket or its plan is gone (which it has then written
+// down). A softError means nothing of the ticket was written. ahead
+// (a lookahead in a read transaction) writes nothing and logs nothing: it
+// returns errWriteNeeded where the ticket needs more than firing.
+func (d *Desk) prepareDue(tx Tx, dl Deadline, now time.Time, ahead bool) (*firing, error) {
+	id := dl.TicketID
 	t, err := tx.Ticket(id)
+	if ahead && err != nil {
+		return nil, errWriteNeeded
+	}
 	if errors.Is(err, ErrNotFound) {
 		d.log.Warn("sla: deadline of a ticket that does not exist; dropped", "ticket", id)
 		return nil, tx.ClearDeadline(id)
@@ -52,6 +84,9 @@ func (d *Desk) fireDue(tx Tx, id uint64, now time.Time) ([]Fired, error) {
 		return nil, &softError{err}
 	}
 	plan := d.planOf(t)
+	if plan == nil && ahead {
+		return nil, errWriteNeeded
+	}
 	if plan == nil {
 		if t.SLA != nil && t.SLA.Plan != "" {
 			d.log.Warn("sla: the ticket's plan is no longer configured; its deadlines are dropped", "case", t.Case, "plan", t.SLA.Plan)
@@ -62,7 +97,7 @@ func (d *Desk) fireDue(tx Tx, id uint64, now time.Time) ([]Fired, error) {
 		}
 		return nil, tx.ClearDeadline(id)
 	}
-	f := &firing{d: d, tx: tx, t: t, plan: plan, now: now}
+	f := &firing{due: dl, d: d, tx: tx, t: t, plan: plan, now: now}
 	for range maxEventsPerTicket {
 		e, ok := d.nextEvent(t, plan)
 		if !ok || e.at.After(now) {
@@ -75,17 +110,42 @@ func (d *Desk) fireDue(tx Tx, id uint64, now time.Time) ([]Fired, error) {
 	if e, ok := d.nextEvent(t, plan); ok && !e.at.After(now) {
 		return nil, &softError{fmt.Errorf("more than %d SLA events due at once", maxEventsPerTicket)}
 	}
-	// Everything is composed: now write.
-	for _, env := range f.mails {
+	return f, nil
+}
+
+// compose renders and composes f's mails.
+func (f *firing) compose() error {
+	for _, m := range f.mails {
+		r, err := templates.Render(m.lang, m.name, m.data)
+		if err != nil {
+			return err
+		}
+		m.out.Subject, m.out.Text = r.Subject, r.Body
+		if m.env.Raw, err = mailer.Compose(&m.out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write queues f's composed mails, files the ticket's next event and
+// stores the ticket.
+func (f *firing) write() ([]Fired, error) {
+	tx, t := f.tx, f.t
+	for _, e := range f.skipped {
+		f.d.log.Warn("sla: escalation entry is neither an address nor a group; skipped", "case", t.Case, "entry", e)
+	}
+	for _, m := range f.mails {
 		// No thread index entry: the subject starts with the case tag,
 		// which is how an engineer's answer to it finds the case, and a
 		// random Message-ID key would cost a page write per mail.
+		env := &m.env
 		if err := tx.Enqueue(env); err != nil {
 			return nil, err
 		}
-		t.AddEvent(now, env.Purpose+"-queued", fmt.Sprintf("to %s, %s", strings.Join(env.To, ", "), env.MessageID))
+		t.AddEvent(f.now, env.Purpose+"-queued", "to "+strings.Join(env.To, ", ")+", "+env.MessageID)
 	}
-	if err := d.updateDeadline(tx, t); err != nil {
+	if err := f.d.updateDeadline(tx, t); err != nil {
 		return nil, err
 	}
 	if err := tx.PutTicket(t); err != nil {
@@ -182,13 +242,14 @@ func withinHours(cal *sla.Calendar, at time.Time) time.Time {
 	return cal.NextOpen(at)
 }
 
-// send composes one escalation mail to entries and returns the addresses.
+// send prepares one escalation mail to entries (compose composes it)
+// and returns the addresses.
 func (f *firing) send(kind DeadlineKind, c *Clock, step int, entries []string) ([]string, error) {
 	var to []string
 	for _, e := range entries {
 		g, ok := f.d.recipient(e)
 		if !ok {
-			f.d.log.Warn("sla: escalation entry is neither an address nor a group; skipped", "case", f.t.Case, "entry", e)
+			f.skipped = append(f.skipped, e) // logged when written
 			continue
 		}
 		for _, a := range g.Addresses {
@@ -212,7 +273,8 @@ func (f *firing) send(kind DeadlineKind, c *Clock, step int, entries []string) (
 		lang = f.d.o.EngineerLanguage
 	}
 	cal := f.plan.CalendarFor(f.t.Priority)
-	data := templates.SLAAlert{
+	m := &escalationMail{lang: lang, name: name}
+	m.data = templates.SLAAlert{
 		Case:        f.t.Case,
 		Tag:         Tag(f.t.Case),
 		Subject:     f.t.Subject,
@@ -220,56 +282,57 @@ func (f *firing) send(kind DeadlineKind, c *Clock, step int, entries []string) (
 		Agreement:   f.t.Agreement,
 		Plan:        f.plan.Name,
 		Priority:    f.t.Priority,
-		Promise:     promiseLabel(lang, c.Promise),
+		Promise:     cachedPromiseLabel(lang, c.Promise),
 		Target:      c.Target,
 		Deadline:    FormatDeadline(lang, c.Due, cal.Location),
 		Step:        step,
 		SupportName: f.d.o.Support.Name,
 	}
 	if c.Due.After(f.now) {
-		data.Left = businessDuration(cal.Between(f.now, c.Due))
+		m.data.Left = businessDuration(cal.Between(f.now, c.Due))
 	} else {
-		data.Overdue = businessDuration(cal.Between(c.Due, f.now))
+		m.data.Overdue = businessDuration(cal.Between(c.Due, f.now))
 	}
 	last, err := f.lastMessage()
 	if err != nil {
 		return nil, err
 	}
-	data.LastMessage = last
-	r, err := templates.Render(lang, name, data)
-	if err != nil {
-		return nil, err
-	}
+	m.data.LastMessage = last
 	id := f.d.newMessageID(f.t.Case)
 	rcpt := make([]mailer.Address, len(to))
 	for i, a := range to {
 		rcpt[i] = mailer.Address{Addr: a}
 	}
-	raw, err := mailer.Compose(&mailer.Outgoing{
+	m.out = mailer.Outgoing{
 		From:          f.d.o.Support,
 		To:            rcpt,
-		Subject:       r.Subject,
-		Text:          r.Body,
 		MessageID:     id,
 		Date:          f.now,
 		AutoSubmitted: mailer.AutoGenerated,
 		LoopID:        f.d.o.LoopID,
 		Headers:       map[string]string{"X-Helpdeskd-Case": f.t.Case, "X-Helpdeskd-SLA": string(kind) + " " + string(c.Promise)},
-	})
-	if err != nil {
-		return nil, err
 	}
-	f.mails = append(f.mails, &mailer.Envelope{
+	m.env = mailer.Envelope{
 		From:        f.d.o.Support.Addr,
 		To:          to,
-		Raw:         raw,
 		Purpose:     purpose,
 		Case:        f.t.Case,
 		MessageID:   id,
 		Created:     f.now,
 		NextAttempt: f.now,
-	})
+	}
+	f.mails = append(f.mails, m)
 	return to, nil
+}
+
+// historyNewestFirst is implemented by stores whose Tx can read a
+// ticket's history from the newest entry (the bbolt store's can), so that
+// finding the customer's last message decodes one entry or a few rather
+// than the whole history.
+type historyNewestFirst interface {
+	// EntriesNewestFirst calls fn for ticketID's entries, newest first,
+	// until fn returns false.
+	EntriesNewestFirst(ticketID uint64, fn func(*Entry) bool) error
 }
 
 // lastMessage is the text of the customer's latest mail, shortened, and
@@ -278,27 +341,64 @@ func (f *firing) lastMessage() (string, error) {
 	if f.last != nil {
 		return *f.last, nil
 	}
-	es, err := f.tx.Entries(f.t.ID)
-	if err != nil {
-		return "", err
+	isCustomers := func(e *Entry) bool { return e.Direction == Inbound && !e.Note && e.Author == "" }
+	var last *Entry
+	if h, ok := f.tx.(historyNewestFirst); ok {
+		err := h.EntriesNewestFirst(f.t.ID, func(e *Entry) bool {
+			if isCustomers(e) {
+				last = e
+			}
+			return last == nil
+		})
+		if err != nil {
+			return "", err
+		}
+	} else {
+		es, err := f.tx.Entries(f.t.ID)
+		if err != nil {
+			return "", err
+		}
+		for i := len(es) - 1; i >= 0 && last == nil; i-- {
+			if isCustomers(es[i]) {
+				last = es[i]
+			}
+		}
 	}
 	text := ""
-	for i := len(es) - 1; i >= 0; i-- {
-		if e := es[i]; e.Direction == Inbound && !e.Note && e.Author == "" {
-			text = strings.TrimSpace(e.Text)
-			if len(text) > lastMessageBytes {
-				text = truncateUTF8(text, lastMessageBytes) + " […]"
-			}
-			break
+	if last != nil {
+		text = strings.TrimSpace(last.Text)
+		if len(text) > lastMessageBytes {
+			text = truncateUTF8(text, lastMessageBytes) + " […]"
 		}
 	}
 	if text != "" {
 		var b strings.Builder
+		b.Grow(len(text) + len(text)/16 + 8)
 		for line := range strings.Lines(text) {
-			b.WriteString("> " + line)
+			b.WriteString("> ")
+			b.WriteString(line)
 		}
 		text = strings.TrimRight(b.String(), "\n")
 	}
 	f.last = &text
 	return text, nil
+}
+
+// promiseLabels caches promiseLabel, which builds its tables on every
+// call, for the scheduler's hot path.
+var promiseLabels sync.Map // promiseLabelKey → string
+
+type promiseLabelKey struct {
+	lang    string
+	promise sla.Promise
+}
+
+func cachedPromiseLabel(lang string, p sla.Promise) string {
+	k := promiseLabelKey{lang, p}
+	if v, ok := promiseLabels.Load(k); ok {
+		return v.(string)
+	}
+	l := promiseLabel(lang, p)
+	promiseLabels.Store(k, l)
+	return l
 }

@@ -142,7 +142,7 @@ func copyFile(b *testing.B, from, to string) {
 // BenchmarkScheduler reports, for 1,000,000 open tickets in a real bbolt
 // file: startup-ms, the time to open the store and find the first due
 // deadline (what a restart costs before the scheduler sleeps), split into
-// open-ms (store.Open, which validates every page of the file) and
+// open-ms (store.Open with its quick structural check; the full page check runs in the background) and
 // first-due-ms (building desk and scheduler, a first run, Next); heap-MB,
 // the live heap after that (the scheduler never loads all tickets); and
 // ns/deadline, the cost of handling one due deadline — load the ticket
