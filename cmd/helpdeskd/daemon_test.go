@@ -124,33 +124,11 @@ func (e *e2e) start() (stop func()) {
 	}
 }
 
-// configFile writes a YAML configuration for a daemon process.
+// configFile writes a YAML configuration for a daemon process (the same
+// one the admin tests use, see runConfig).
 func (e *e2e) configFile() string {
-	cfg := fmt.Sprintf(`store:
-  path: %s
-support:
-  address: %s
-  name: Support
-imap:
-  address: %s
-  security: plain
-  username: %s
-  password: %s
-  poll_interval: 200ms
-  command_timeout: 5s
-smtp:
-  address: %s
-  security: plain
-  retry_min: 50ms
-  retry_max: 200ms
-metrics:
-  listen: ""
-`, filepath.Join(e.dir, "helpdeskd.db"), demoSupport, e.stack.IMAP.Addr(), demoSupport, demoPassword, e.stack.SMTP.Addr())
-	p := filepath.Join(e.dir, "helpdeskd.yaml")
-	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-	return p
+	e.t.Helper()
+	return runConfig(e.t, e, e.dir, "")
 }
 
 // child starts the test binary as a daemon process.
