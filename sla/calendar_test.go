@@ -235,3 +235,16 @@ func TestYearCacheIsBounded(t *testing.T) {
 		t.Errorf("uncached year %d", yi.year)
 	}
 }
+
+// Every holiday set has a country name to show, so that "holidays: no"
+// never reads as "no holidays".
+func TestHolidaySetsHaveCountries(t *testing.T) {
+	for _, set := range HolidaySets() {
+		if HolidaySetCountry(set) == "" {
+			t.Errorf("holiday set %q has no country name", set)
+		}
+	}
+	if got := HolidaySetCountry(" NO "); got != "Norway" {
+		t.Errorf("HolidaySetCountry(NO) = %q, want Norway", got)
+	}
+}

@@ -80,6 +80,19 @@ var finland = []*cal.Holiday{
 	aa.ChristmasDay2.Clone(&cal.Holiday{Name: "Tapaninpäivä", Type: cal.ObservancePublic}),
 }
 
+// holidayCountries names each holiday set's country, for display.
+var holidayCountries = map[string]string{
+	"no": "Norway", "se": "Sweden", "dk": "Denmark", "fi": "Finland", "gb": "United Kingdom",
+	"us": "United States", "de": "Germany", "nl": "Netherlands", "fr": "France", "at": "Austria",
+	"be": "Belgium", "ch": "Switzerland", "ie": "Ireland", "es": "Spain", "it": "Italy", "pl": "Poland",
+}
+
+// HolidaySetCountry returns the country of a holiday set ("no" →
+// "Norway"), or "" for an unknown set.
+func HolidaySetCountry(name string) string {
+	return holidayCountries[strings.ToLower(strings.TrimSpace(name))]
+}
+
 // HolidaySets lists the holiday set names a CalendarSpec may use.
 func HolidaySets() []string {
 	names := make([]string, 0, len(holidaySets))

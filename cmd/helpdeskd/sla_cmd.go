@@ -206,7 +206,14 @@ func describeCalendar(c *sla.Calendar) string {
 		s = fmt.Sprintf("%s (%s): never open", c.Name, c.Location)
 	}
 	if len(c.Holidays) > 0 {
-		s += "; holidays: " + strings.Join(c.Holidays, ", ")
+		sets := make([]string, len(c.Holidays))
+		for i, h := range c.Holidays {
+			sets[i] = h
+			if country := sla.HolidaySetCountry(h); country != "" {
+				sets[i] = country + " (" + h + ")"
+			}
+		}
+		s += "; holidays: " + strings.Join(sets, ", ")
 	}
 	if len(c.Closures) > 0 {
 		s += fmt.Sprintf("; %d closure(s)", len(c.Closures))

@@ -29,7 +29,7 @@ func TestSLAExplain(t *testing.T) {
 			name: "4h_on_23_December_ends_Christmas_Eve_morning",
 			args: []string{"--calendar", "oslo", "--from", "2026-12-23T15:30", "--add", "4h"},
 			lines: []string{
-				"calendar: oslo (Europe/Oslo): Mon–Fri 08:00–16:00; holidays: no",
+				"calendar: oslo (Europe/Oslo): Mon–Fri 08:00–16:00; holidays: Norway (no)",
 				"  Wed 2026-12-23  15:30–16:00  counted 0h30m, left 3h30m  arrived 15:30",
 				"  Thu 2026-12-24  08:00–11:30  counted 3h30m, left 0h00m  deadline 11:30",
 			},
