@@ -32,7 +32,13 @@ type OutAttachment struct {
 	// ContentType is a MIME type, parameters allowed; "" picks one from the
 	// file name's extension, else application/octet-stream.
 	ContentType string
-	Data        []byte
+	// ContentID names a part of Outgoing.Inline, which the HTML shows as
+	// "cid:" + ContentID. It has the form local@domain, written with
+	// letters, digits and ".-_+" only, so that it needs no escaping in a
+	// header or a URL; Compose adds the angle brackets. Attachments have
+	// none.
+	ContentID string
+	Data      []byte
 }
 
 // Outgoing is a mail to compose. Compose validates it; nothing in it can
@@ -60,6 +66,14 @@ type Outgoing struct {
 	// not replace a field Compose writes itself.
 	Headers     map[string]string
 	Attachments []OutAttachment
+	// HTML, when set, is an alternative body for clients that show HTML:
+	// UTF-8, sent quoted-printable. Text stays what every other client
+	// shows, so it should say the same.
+	HTML string
+	// Inline are parts the HTML shows, such as a chart image; each has a
+	// ContentID that the HTML references as "cid:" + ContentID. They need
+	// HTML.
+	Inline []OutAttachment
 }
 
 // ownHeaders are the fields Compose writes; Outgoing.Headers may not set
@@ -88,6 +102,11 @@ const (
 
 // Compose builds the RFC 5322 bytes of o, with CRLF line endings. The text
 // is quoted-printable UTF-8; with attachments the mail is multipart/mixed.
+// With HTML the body is multipart/alternative (text, then HTML), and
+// inline parts put it in a multipart/related. go-mail fixes the nesting,
+// mixed{related{alternative{text, html}, inline…}, attachments…}, which is
+// how Gmail and Outlook send such mail themselves, and leaves out each
+// level that is not needed: mail without HTML is what it always was.
 // Automatic mail (AutoSubmitted set) also carries
 // "X-Auto-Response-Suppress: All", which keeps Exchange and Outlook from
 // answering our acknowledgements with their own auto-replies.
@@ -134,21 +153,21 @@ func Compose(o *Outgoing) ([]byte, error) {
 		text += "\n"
 	}
 	m.SetBodyString(gomail.TypeTextPlain, text)
-	for _, a := range o.Attachments {
-		ct, err := attachmentType(a)
-		if err != nil {
+	if o.HTML != "" {
+		html := o.HTML
+		if !strings.HasSuffix(html, "\n") {
+			html += "\n"
+		}
+		m.AddAlternativeString(gomail.TypeTextHTML, html)
+	}
+	for _, a := range o.Inline {
+		if err := addFile(m, a, true); err != nil {
 			return nil, err
 		}
-		var opts []gomail.FileOption
-		if ct != "" {
-			opts = append(opts, gomail.WithFileContentType(gomail.ContentType(ct)))
-		}
-		name := clipFilename(a.Filename)
-		if name == "" {
-			name = "attachment"
-		}
-		if err := m.AttachReader(name, bytes.NewReader(a.Data), opts...); err != nil {
-			return nil, fmt.Errorf("mailer: attach %q: %w", a.Filename, err)
+	}
+	for _, a := range o.Attachments {
+		if err := addFile(m, a, false); err != nil {
+			return nil, err
 		}
 	}
 
@@ -157,6 +176,39 @@ func Compose(o *Outgoing) ([]byte, error) {
 		return nil, fmt.Errorf("mailer: compose %s: %w", o.MessageID, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// addFile adds a as an attachment, or as an inline part named by its
+// Content-ID.
+func addFile(m *gomail.Msg, a OutAttachment, inline bool) error {
+	ct, err := attachmentType(a)
+	if err != nil {
+		return err
+	}
+	var opts []gomail.FileOption
+	if ct != "" {
+		opts = append(opts, gomail.WithFileContentType(gomail.ContentType(ct)))
+	}
+	name := clipFilename(a.Filename)
+	if !inline {
+		if name == "" {
+			name = "attachment"
+		}
+		if err := m.AttachReader(name, bytes.NewReader(a.Data), opts...); err != nil {
+			return fmt.Errorf("mailer: attach %q: %w", a.Filename, err)
+		}
+		return nil
+	}
+	if name == "" {
+		name = "inline"
+	}
+	// go-mail writes the value as given; without a Content-ID it would
+	// make one of the file name.
+	opts = append(opts, gomail.WithFileContentID("<"+a.ContentID+">"))
+	if err := m.EmbedReader(name, bytes.NewReader(a.Data), opts...); err != nil {
+		return fmt.Errorf("mailer: inline part %q: %w", a.ContentID, err)
+	}
+	return nil
 }
 
 func validateOutgoing(o *Outgoing) error {
@@ -217,7 +269,49 @@ func validateOutgoing(o *Outgoing) error {
 			bad("header %s: value is longer than %d octets", k, maxHeader)
 		}
 	}
+	if !utf8.ValidString(o.HTML) {
+		bad("HTML is not valid UTF-8")
+	}
+	if len(o.Inline) > 0 && o.HTML == "" {
+		bad("inline parts without HTML to show them")
+	}
+	seen := map[string]bool{}
+	for _, a := range o.Inline {
+		switch {
+		case !validContentID(a.ContentID):
+			bad("inline part %q: ContentID %q is not of the form local@domain in letters, digits and \".-_+\"", a.Filename, a.ContentID)
+		case seen[a.ContentID]:
+			bad("inline part %q: ContentID %q is used twice", a.Filename, a.ContentID)
+		case !strings.Contains(o.HTML, "cid:"+a.ContentID):
+			// An inline part nothing shows is listed as an
+			// attachment by some clients and hidden by others.
+			bad("inline part %q: the HTML does not reference cid:%s", a.Filename, a.ContentID)
+		}
+		seen[a.ContentID] = true
+	}
+	for _, a := range o.Attachments {
+		if a.ContentID != "" {
+			bad("attachment %q: ContentID is for Inline parts", a.Filename)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// validContentID accepts a Content-ID (RFC 2045, of msg-id form) without
+// brackets, restricted to characters that mean the same in a header, in
+// a cid: URL (RFC 2392) and in HTML, so that the reference in the HTML is
+// the ID itself.
+func validContentID(id string) bool {
+	if len(id) > maxID || strings.Count(id, "@") != 1 || id[0] == '@' || id[len(id)-1] == '@' {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(".-_+@", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // validAddr accepts a bare addr-spec; net/mail rejects line breaks and

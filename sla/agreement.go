@@ -53,6 +53,14 @@ func (p Period) valid() bool { return p == Monthly || p == Quarterly || p == Yea
 type HourBank struct {
 	Hours time.Duration
 	Per   Period
+	// CarryOver moves the unused part of a period's Hours into the next
+	// period only, where it is used first and expires at that period's
+	// end. The chain starts, with nothing carried in, at the period that
+	// contains the agreement's ValidFrom, which carry-over therefore
+	// needs. With base allowance B, the carry into period P is C(P), and
+	// C(P+1) = max(B − max(used(P) − C(P), 0), 0): carried-in hours never
+	// carry twice.
+	CarryOver bool
 }
 
 // Agreement is a support contract: which customers it covers, for which
@@ -81,11 +89,12 @@ type Agreement struct {
 	// HourBankWarn is the share of the hour bank, in percent, whose use
 	// mails the contacts and the engineers, once per period; zero means 80.
 	HourBankWarn int
-	// Reports lists periodic case reports the customer gets (Jotron: a
+	// Reports are the periodic case reports the customer gets (Jotron: a
 	// yearly report in Q1; Trinax: monthly, quarterly and yearly).
-	Reports []Period
-	// Contacts are the customer's people who get hour bank warnings and
-	// reports (addresses); none means no such mail goes to the customer.
+	Reports ReportSchedule
+	// Contacts are the customer's people who get hour bank warnings and,
+	// unless Reports.To names others, reports (addresses); none means no
+	// such mail goes to the customer.
 	Contacts []string
 }
 
@@ -139,14 +148,13 @@ func (ag *Agreement) Validate() error {
 	if ag.HourBank != (HourBank{}) && (ag.HourBank.Hours <= 0 || !ag.HourBank.Per.valid()) {
 		bad("hour bank %v per %q: want positive hours per month, quarter or year", ag.HourBank.Hours, ag.HourBank.Per)
 	}
+	if ag.HourBank.CarryOver && ag.ValidFrom.IsZero() {
+		bad("hour bank carry_over needs valid_from, the agreement's first day: unused hours carry over period by period from the period that contains it")
+	}
 	if ag.HourBankWarn < 0 || ag.HourBankWarn > 100 {
 		bad("hour bank warn level %d%%: want 1–100, or 0 for 80", ag.HourBankWarn)
 	}
-	for _, p := range ag.Reports {
-		if !p.valid() {
-			bad("report period %q: want month, quarter or year", p)
-		}
-	}
+	ag.validateReports(bad)
 	return errors.Join(errs...)
 }
 

@@ -97,7 +97,7 @@ func exampleAgreements(t testing.TB) *examples {
 	}
 	trinax := func(name string, plan *Plan, customers []string, bank HourBank) *Agreement {
 		return &Agreement{Name: name, Customers: customers, Plan: plan, Language: "sv", PriorityRules: trinaxRules,
-			HourBank: bank, Reports: []Period{Monthly, Quarterly, Yearly}}
+			HourBank: bank, Reports: ReportSchedule{Every: []Period{Monthly, Quarterly, Yearly}}}
 	}
 
 	// Telekompetanse: routine requests within 5 business days, urgent ones
@@ -137,16 +137,16 @@ func exampleAgreements(t testing.TB) *examples {
 
 	oslo := x.oslo.loc
 	x.list = []*Agreement{
-		{Name: "Jotron", Customers: []string{"jotron.com"}, Plan: x.jotron, Language: "nb", Reports: []Period{Yearly}},
+		{Name: "Jotron", Customers: []string{"jotron.com"}, Plan: x.jotron, Language: "nb", Reports: ReportSchedule{Every: []Period{Yearly}, YearlyOn: Date{Month: time.February, Day: 1}}},
 		emt("E-MetroTel Standard – Northwind", x.emtStandard, []string{"northwind.example"}, date(toronto, 2025, 1, 1), date(toronto, 2027, 1, 1)),
 		emt("E-MetroTel Premium – Contoso", x.emtPremium, []string{"contoso.example"}, time.Time{}, time.Time{}),
 		emt("E-MetroTel Standard – Fabrikam", x.emtStandard, []string{"fabrikam.example"}, time.Time{}, time.Time{}),
 		emt("E-MetroTel Premium Plus – Fabrikam NOC", x.emtPremiumPlus, []string{"noc@fabrikam.example"}, time.Time{}, time.Time{}),
 		emt("E-MetroTel Premium – Tailspin", x.emtPremium, []string{"@tailspin.example"}, date(toronto, 2024, 1, 1), date(toronto, 2026, 1, 1)),
 		emt("E-MetroTel Premium – Tailspin renewal", x.emtPremium, []string{"tailspin.example"}, date(toronto, 2026, 7, 1), time.Time{}),
-		trinax("Trinax Alert!", x.trinaxAlert, []string{"trinax.se"}, HourBank{15 * time.Hour, Quarterly}),
-		trinax("Trinax Attend! – Kund B", x.trinaxAttend, []string{"kundb.example"}, HourBank{6 * time.Hour, Quarterly}),
-		trinax("Trinax Access! – Kund C", x.trinaxAccess, []string{"kundc.example"}, HourBank{4 * time.Hour, Yearly}),
+		trinax("Trinax Alert!", x.trinaxAlert, []string{"trinax.se"}, HourBank{Hours: 15 * time.Hour, Per: Quarterly}),
+		trinax("Trinax Attend! – Kund B", x.trinaxAttend, []string{"kundb.example"}, HourBank{Hours: 6 * time.Hour, Per: Quarterly}),
+		trinax("Trinax Access! – Kund C", x.trinaxAccess, []string{"kundc.example"}, HourBank{Hours: 4 * time.Hour, Per: Yearly}),
 		{Name: "Telekompetanse", Customers: []string{"telekompetanse.no"}, Plan: x.telekompetanse, Language: "nb",
 			ValidFrom: date(oslo, 2025, 1, 1)},
 		{Name: "Terso", Customers: []string{"tersosolutions.com"}, Plan: x.tersoPlan, Language: "en",

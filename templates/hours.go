@@ -13,6 +13,10 @@ type HourBankNotice struct {
 	Used      string
 	Remaining string
 	Overage   string
+	// CarriedIn is the part of Allowance carried over, unused, from the
+	// previous period CarriedFrom ("2026-Q3"); "" when none was.
+	CarriedIn   string
+	CarriedFrom string
 	// Percent is the share of the allowance used, rounded down.
 	Percent int
 	// Over is set when work went beyond the bank (Overage is then set);

@@ -9,8 +9,9 @@ import (
 func init() {
 	samples["hours-warn"] = func(lang string) (full, minimal any) {
 		return HourBankNotice{
-				Agreement: "Trinax Alert!", Period: "2026-Q4", Allowance: "15h", Used: "16h30m",
-				Remaining: "0m", Overage: "1h30m", Percent: 110, Over: true, SupportName: "Example Support",
+				Agreement: "Trinax Alert!", Period: "2026-Q4", Allowance: "18h", Used: "19h30m",
+				Remaining: "0m", Overage: "1h30m", CarriedIn: "3h", CarriedFrom: "2026-Q3",
+				Percent: 108, Over: true, SupportName: "Example Support",
 			}, HourBankNotice{
 				Agreement: "a", Period: "2026", Allowance: "4h", Used: "3h12m", Remaining: "48m", Percent: 80,
 			}
@@ -33,6 +34,28 @@ func TestHourBankNoticeSaysOverageOnlyWhenOver(t *testing.T) {
 		}
 		if !strings.Contains(warn.Subject, "80") || strings.Contains(warn.Body, "1h30m") {
 			t.Errorf("%s: warn mail lacks the level or shows an overage:\n%s\n%s", lang, warn.Subject, warn.Body)
+		}
+	}
+}
+
+func TestHourBankNoticeShowsCarryOverOnlyWhenCarried(t *testing.T) {
+	for _, lang := range Languages() {
+		full, _ := sample("hours-warn", lang)
+		carried := full.(HourBankNotice)
+		r, err := Render(lang, "hours-warn", carried)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(r.Body, " 18h, ") || !strings.Contains(r.Body, "3h") || !strings.Contains(r.Body, "2026-Q3") {
+			t.Errorf("%s: allowance line lacks the 3h carried over from 2026-Q3:\n%s", lang, r.Body)
+		}
+		plain := carried
+		plain.CarriedIn, plain.CarriedFrom = "", ""
+		if r, err = Render(lang, "hours-warn", plain); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(r.Body, " 18h\n") || strings.Contains(r.Body, "2026-Q3") {
+			t.Errorf("%s: nothing carried, yet the allowance line says more than 18h:\n%s", lang, r.Body)
 		}
 	}
 }

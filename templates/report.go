@@ -42,8 +42,11 @@ type ReportCase struct {
 	Age      string
 }
 
-// HourLine is an hour bank's use in one of its periods.
+// HourLine is an hour bank's use in one of its periods. CarriedIn is the
+// part of Allowance carried over, unused, from the period CarriedFrom;
+// "" when none was.
 type HourLine struct {
 	Period                              string
 	Allowance, Used, Remaining, Overage string
+	CarriedIn, CarriedFrom              string
 }

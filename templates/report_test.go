@@ -18,7 +18,9 @@ func init() {
 					{Case: "HD-000031", Subject: "Växeln tappar samtal", Priority: 2, Age: "21d 6h"},
 					{Case: "HD-000044", Priority: 3, Age: "2d 1h"},
 				},
-				Hours:       []HourLine{{Period: "2026-Q3", Allowance: "15h", Used: "16h30m", Remaining: "0m", Overage: "1h30m"}},
+				Hours: []HourLine{
+					{Period: "2026-Q3", Allowance: "17h", Used: "18h30m", Remaining: "0m", Overage: "1h30m", CarriedIn: "2h", CarriedFrom: "2026-Q2"},
+				},
 				SupportName: "Example Support",
 			}, AgreementReport{
 				Agreement: "a", Period: "2026", From: "2026-01-01", To: "2026-12-31",

@@ -60,7 +60,7 @@ func (d *Desk) engineerMail(tx Tx, m *mailer.Message, eng Engineer, now time.Tim
 		if err != nil {
 			return dec, err
 		}
-		return dec, d.queueInternal(tx, nil, m, now, "no-case", []string{eng.Addr}, r, nil)
+		return dec, d.queueInternal(tx, nil, m, now, "no-case", []string{eng.Addr}, internalBody{Rendered: r})
 	}
 	dec.TicketID, dec.Case = t.ID, t.Case
 
@@ -88,7 +88,7 @@ func (d *Desk) engineerMail(tx Tx, m *mailer.Message, eng Engineer, now time.Tim
 		if err != nil {
 			return dec, err
 		}
-		return dec, d.queueInternal(tx, t, m, now, "command-error", []string{eng.Addr}, r, nil)
+		return dec, d.queueInternal(tx, t, m, now, "command-error", []string{eng.Addr}, internalBody{Rendered: r})
 	}
 
 	text := StripQuoted(body)
@@ -127,7 +127,7 @@ func (d *Desk) engineerMail(tx Tx, m *mailer.Message, eng Engineer, now time.Tim
 		if err != nil {
 			return dec, err
 		}
-		if err := d.queueInternal(tx, t, m, now, "confirm", []string{eng.Addr}, r, nil); err != nil {
+		if err := d.queueInternal(tx, t, m, now, "confirm", []string{eng.Addr}, internalBody{Rendered: r}); err != nil {
 			return dec, err
 		}
 	}

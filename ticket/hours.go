@@ -14,6 +14,13 @@ import (
 // year; every #time entry on a ticket of that agreement counts in the
 // period, in the agreement's time zone, that contains the entry's time.
 // Work beyond the allowance is overage: counted and shown, never dropped.
+//
+// Carry-over (sla.HourBank.CarryOver): the unused part of a period's own
+// hours moves into the next period only, is used first there, and expires
+// at that period's end. For period P with base allowance B and carried-in
+// C(P): the allowance is B + C(P); C is zero in the period containing the
+// agreement's ValidFrom (and before it); C(P+1) = max(B − max(used(P) −
+// C(P), 0), 0). Overage and the warn level are against the allowance.
 
 // HourEntry is one #time entry counted against an hour bank.
 type HourEntry struct {
@@ -32,9 +39,16 @@ type HourUse struct {
 	// End), in the agreement's time zone.
 	Label      string
 	Start, End time.Time
-	// Allowance is the bank; Used the logged work; Remaining what is left
-	// (never negative) and Overage the work beyond the bank.
+	// Allowance is the bank (the base hours plus CarriedIn); Used the
+	// logged work; Remaining what is left (never negative) and Overage the
+	// work beyond the bank.
 	Allowance, Used, Remaining, Overage time.Duration
+	// CarriedIn is the unused part of the previous period's base hours,
+	// carried into this one: used first, gone at End. CarriedFrom labels
+	// that period. Both are zero without carry-over or when nothing was
+	// left.
+	CarriedIn   time.Duration `json:",omitempty"`
+	CarriedFrom string        `json:",omitempty"`
 	// WarnPercent is the agreement's warn level.
 	WarnPercent int
 	// Entries are the period's entries, oldest first.
@@ -80,22 +94,65 @@ func HourBankPeriod(tx Tx, ag *sla.Agreement, label string) (HourUse, error) {
 	return hourUse(tx, ag, start, end, nil)
 }
 
-// hourUse sums the entries of ag's tickets in [start, end). cur, when set,
-// is a ticket changed in this transaction but not yet stored: its entries
-// are taken from it instead of the store.
+// hourUse returns the use of ag's bank in its period [start, end). cur,
+// when set, is a ticket changed in this transaction but not yet stored:
+// its entries are taken from it instead of the store.
 func hourUse(tx Tx, ag *sla.Agreement, start, end time.Time, cur *Ticket) (HourUse, error) {
-	u := HourUse{
-		Agreement: ag.Name, Per: ag.HourBank.Per, Label: ag.HourBank.Per.Label(start),
-		Start: start, End: end, Allowance: ag.HourBank.Hours, WarnPercent: ag.WarnPercent(),
+	uses, err := hourUses(tx, ag, start, end, cur)
+	if err != nil {
+		return HourUse{}, err
 	}
+	if len(uses) == 0 {
+		return HourUse{}, fmt.Errorf("hour bank of %q: no period from %s to %s", ag.Name, start, end)
+	}
+	return uses[0], nil
+}
+
+// hourUses returns the use of ag's bank in each of its periods that
+// overlap [from, to), oldest first (cur as for hourUse). It reads the
+// store once, whatever the number of periods: with carry-over, the carry
+// into the first period asked depends on every period back to the one
+// containing ag.ValidFrom, so the entries of those periods are summed per
+// period in the same pass and the chain is walked in memory.
+func hourUses(tx Tx, ag *sla.Agreement, from, to time.Time, cur *Ticket) ([]HourUse, error) {
+	bank, loc := ag.HourBank, ag.Location()
+	var uses []HourUse
+	asked := map[int64]int{} // period start (Unix seconds) → index in uses
+	for s := from.In(loc); s.Before(to); {
+		start, end := bank.Per.Bounds(s)
+		asked[start.Unix()] = len(uses)
+		uses = append(uses, HourUse{
+			Agreement: ag.Name, Per: bank.Per, Label: bank.Per.Label(start),
+			Start: start, End: end, Allowance: bank.Hours, WarnPercent: ag.WarnPercent(),
+		})
+		s = end
+	}
+	if len(uses) == 0 {
+		return nil, nil
+	}
+	walk, until := uses[0].Start, uses[len(uses)-1].End
+	// chain is the first period of the carry chain; zero without
+	// carry-over (Validate insists on ValidFrom with it).
+	var chain time.Time
+	if bank.CarryOver && !ag.ValidFrom.IsZero() {
+		chain, _ = bank.Per.Bounds(ag.ValidFrom.In(loc))
+		if chain.Before(walk) {
+			walk = chain
+		}
+	}
+	used := map[int64]time.Duration{} // period start (Unix seconds) → work logged
 	add := func(t *Ticket) {
 		if t.Agreement != ag.Name {
 			return
 		}
 		for _, e := range t.TimeLog {
-			if !e.At.Before(start) && e.At.Before(end) {
-				u.Entries = append(u.Entries, HourEntry{At: e.At, Case: t.Case, Subject: t.Subject, Engineer: e.Engineer, Minutes: e.Minutes})
-				u.Used += time.Duration(e.Minutes) * time.Minute
+			if e.At.Before(walk) || !e.At.Before(until) {
+				continue
+			}
+			start, _ := bank.Per.Bounds(e.At.In(loc))
+			used[start.Unix()] += time.Duration(e.Minutes) * time.Minute
+			if i, ok := asked[start.Unix()]; ok {
+				uses[i].Entries = append(uses[i].Entries, HourEntry{At: e.At, Case: t.Case, Subject: t.Subject, Engineer: e.Engineer, Minutes: e.Minutes})
 			}
 		}
 	}
@@ -106,15 +163,37 @@ func hourUse(tx Tx, ag *sla.Agreement, start, end time.Time, cur *Ticket) (HourU
 		return nil
 	})
 	if err != nil {
-		return HourUse{}, fmt.Errorf("hour bank of %q: %w", ag.Name, err)
+		return nil, fmt.Errorf("hour bank of %q: %w", ag.Name, err)
 	}
 	if cur != nil {
 		add(cur)
 	}
-	slices.SortStableFunc(u.Entries, func(a, b HourEntry) int { return a.At.Compare(b.At) })
-	u.Remaining = max(u.Allowance-u.Used, 0)
-	u.Overage = max(u.Used-u.Allowance, 0)
-	return u, nil
+	// Walk the periods oldest first; carry is what flows into the next.
+	var carry time.Duration
+	prev := ""
+	for s := walk; s.Before(until); {
+		start, end := bank.Per.Bounds(s)
+		var in time.Duration
+		if !chain.IsZero() && start.After(chain) {
+			in = carry
+		}
+		if i, ok := asked[start.Unix()]; ok {
+			u := &uses[i]
+			u.Used = used[start.Unix()]
+			if in > 0 {
+				u.CarriedIn, u.CarriedFrom = in, prev
+				u.Allowance += in
+			}
+			slices.SortStableFunc(u.Entries, func(a, b HourEntry) int { return a.At.Compare(b.At) })
+			u.Remaining = max(u.Allowance-u.Used, 0)
+			u.Overage = max(u.Used-u.Allowance, 0)
+		}
+		if !chain.IsZero() && !start.Before(chain) {
+			carry = bank.CarryOut(in, used[start.Unix()])
+		}
+		prev, s = bank.Per.Label(start), end
+	}
+	return uses, nil
 }
 
 func agName(ag *sla.Agreement) string {
@@ -155,7 +234,11 @@ func (d *Desk) afterTimeLogged(tx Tx, t *Ticket, now time.Time) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	line := fmt.Sprintf("hour bank %s %s: %s of %s used, %s left", ag.Name, u.Label, formatWork(u.Used), formatWork(u.Allowance), formatWork(u.Remaining))
+	line := fmt.Sprintf("hour bank %s %s: %s of %s used", ag.Name, u.Label, formatWork(u.Used), formatWork(u.Allowance))
+	if u.CarriedIn > 0 {
+		line += fmt.Sprintf(" (incl. %s carried over from %s)", formatWork(u.CarriedIn), u.CarriedFrom)
+	}
+	line += ", " + formatWork(u.Remaining) + " left"
 	if u.Overage > 0 {
 		line += ", overage " + formatWork(u.Overage)
 	}
@@ -197,13 +280,16 @@ func (d *Desk) queueHourNotice(tx Tx, ag *sla.Agreement, u HourUse, over bool, n
 	if u.Overage > 0 {
 		data.Overage = formatWork(u.Overage)
 	}
+	if u.CarriedIn > 0 {
+		data.CarriedIn, data.CarriedFrom = formatWork(u.CarriedIn), u.CarriedFrom
+	}
 	purpose := "hours-warn"
 	if contacts := lowerAll(ag.Contacts); len(contacts) > 0 {
 		r, err := templates.Render(nonEmpty(ag.Language, d.o.DefaultLanguage), "hours-warn", data)
 		if err != nil {
 			return err
 		}
-		if err := d.queueInternal(tx, nil, nil, now, purpose, contacts, r, nil); err != nil {
+		if err := d.queueInternal(tx, nil, nil, now, purpose, contacts, internalBody{Rendered: r}); err != nil {
 			return err
 		}
 	}
@@ -214,7 +300,7 @@ func (d *Desk) queueHourNotice(tx Tx, ag *sla.Agreement, u HourUse, over bool, n
 	if err != nil {
 		return err
 	}
-	return d.queueInternal(tx, nil, nil, now, purpose, d.o.NotifyAddresses, r, nil)
+	return d.queueInternal(tx, nil, nil, now, purpose, d.o.NotifyAddresses, internalBody{Rendered: r})
 }
 
 func lowerAll(list []string) []string {

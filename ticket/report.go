@@ -50,6 +50,16 @@ type AgreementReport struct {
 	// Hours is the hour bank's use in the bank periods that fall inside
 	// the report's period (one per bank period); nil without a bank.
 	Hours []HourUse
+	// Months splits Opened and Closed by calendar month of the period,
+	// oldest first: one for a monthly report, twelve for a yearly one.
+	Months []MonthCount
+}
+
+// MonthCount is the cases opened and closed in one month of a report.
+type MonthCount struct {
+	// Start is the month's first instant in the agreement's zone.
+	Start          time.Time
+	Opened, Closed int
 }
 
 // OpenedTotal and ClosedTotal sum Opened and Closed.
@@ -78,6 +88,17 @@ func BuildAgreementReport(tx Tx, ag *sla.Agreement, label string) (*AgreementRep
 func buildReport(tx Tx, ag *sla.Agreement, per sla.Period, start, end time.Time) (*AgreementReport, error) {
 	r := &AgreementReport{Agreement: ag.Name, Per: per, Label: per.Label(start), Start: start, End: end}
 	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(start) && t.Before(end) }
+	for s := start; s.Before(end); {
+		_, next := sla.Monthly.Bounds(s)
+		r.Months = append(r.Months, MonthCount{Start: s})
+		s = next
+	}
+	// month is the entry of r.Months for a time in the period, counted in
+	// the agreement's zone, where the periods are.
+	month := func(t time.Time) *MonthCount {
+		y, m, _ := t.In(start.Location()).Date()
+		return &r.Months[(y-start.Year())*12+int(m-start.Month())]
+	}
 	var fr, rs []time.Duration
 	err := tx.ForEachTicket(func(t *Ticket) error {
 		if t.Agreement != ag.Name {
@@ -87,6 +108,7 @@ func buildReport(tx Tx, ag *sla.Agreement, per sla.Period, start, end time.Time)
 		done := t.State == StateResolved || t.State == StateClosed
 		if in(t.Created) {
 			r.Opened[prio]++
+			month(t.Created).Opened++
 			if t.SLA != nil {
 				for _, c := range t.SLA.Clocks {
 					switch c.Promise {
@@ -100,6 +122,7 @@ func buildReport(tx Tx, ag *sla.Agreement, per sla.Period, start, end time.Time)
 		}
 		if done && in(t.ResolvedAt) {
 			r.Closed[prio]++
+			month(t.ResolvedAt).Closed++
 		}
 		if t.Created.Before(end) && (!done || !t.ResolvedAt.Before(end)) {
 			r.OpenAtEnd = append(r.OpenAtEnd, OpenCase{Case: t.Case, Subject: t.Subject, Priority: t.Priority,
@@ -116,14 +139,9 @@ func buildReport(tx Tx, ag *sla.Agreement, per sla.Period, start, end time.Time)
 	if ag.HourBank.Per != "" {
 		// The bank periods inside the report's: three for a quarterly
 		// report on a monthly bank; the one containing it otherwise.
-		for s := start; s.Before(end); {
-			bs, be := ag.HourBank.Per.Bounds(s)
-			u, err := hourUse(tx, ag, bs, be, nil)
-			if err != nil {
-				return nil, err
-			}
-			r.Hours = append(r.Hours, u)
-			s = be
+		// One pass over the store, carry-over chain included.
+		if r.Hours, err = hourUses(tx, ag, start, end, nil); err != nil {
+			return nil, err
 		}
 	}
 	return r, nil

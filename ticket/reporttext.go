@@ -13,6 +13,16 @@ import (
 // RenderReport renders r in lang as the report mail's text and its CSV
 // attachment (one line per figure: section, key, value).
 func RenderReport(r *AgreementReport, lang, supportName string) (templates.Rendered, []byte, error) {
+	text, err := templates.Render(lang, "report", reportData(r, supportName))
+	if err != nil {
+		return templates.Rendered{}, nil, err
+	}
+	return text, reportCSV(r), nil
+}
+
+// reportData is r as the report templates show it: the text, and the HTML
+// part (RenderReportHTML) as well.
+func reportData(r *AgreementReport, supportName string) templates.AgreementReport {
 	data := templates.AgreementReport{
 		Agreement: r.Agreement, Period: r.Label, From: r.Start.Format(time.DateOnly),
 		To: r.End.Add(-time.Nanosecond).Format(time.DateOnly), OpenedTotal: r.OpenedTotal(), ClosedTotal: r.ClosedTotal(),
@@ -29,13 +39,12 @@ func RenderReport(r *AgreementReport, lang, supportName string) (templates.Rende
 		if u.Overage > 0 {
 			h.Overage = formatWork(u.Overage)
 		}
+		if u.CarriedIn > 0 {
+			h.CarriedIn, h.CarriedFrom = formatWork(u.CarriedIn), u.CarriedFrom
+		}
 		data.Hours = append(data.Hours, h)
 	}
-	text, err := templates.Render(lang, "report", data)
-	if err != nil {
-		return templates.Rendered{}, nil, err
-	}
-	return text, reportCSV(r), nil
+	return data
 }
 
 func promiseLine(s PromiseStats) templates.PromiseLine {
@@ -84,6 +93,10 @@ func reportCSV(r *AgreementReport) []byte {
 	}
 	for _, u := range r.Hours {
 		rec("hour bank "+u.Label, "allowance minutes", mins(u.Allowance))
+		if u.CarriedIn > 0 {
+			// Part of the allowance above, carried over from u.CarriedFrom.
+			rec("hour bank "+u.Label, "carried in minutes", mins(u.CarriedIn))
+		}
 		rec("hour bank "+u.Label, "used minutes", mins(u.Used))
 		rec("hour bank "+u.Label, "overage minutes", mins(u.Overage))
 	}

@@ -78,4 +78,28 @@ type Tx interface {
 	Mark(key string, at time.Time) (fresh bool, err error)
 	Marked(key string) (at time.Time, ok bool, err error)
 	Unmark(key string) error
+
+	// Timers are named due times that outlive restarts, for work that is
+	// not a ticket's (the next agreement report, reportsend.go): one
+	// entry per name. SetTimer files t, replacing the entry of t.Name;
+	// ClearTimer removes one (none is no error); Timer reads one (ok is
+	// false when there is none). Timers lists those whose name starts
+	// with prefix, by name. DueTimers returns up to limit (all if limit
+	// <= 0) of them with At <= until, earliest first (ties by name);
+	// NextTimer returns the earliest of them. At comes back in UTC.
+	SetTimer(t Timer) error
+	ClearTimer(name string) error
+	Timer(name string) (t Timer, ok bool, err error)
+	Timers(prefix string) ([]Timer, error)
+	DueTimers(prefix string, until time.Time, limit int) ([]Timer, error)
+	NextTimer(prefix string) (t Timer, ok bool, err error)
+}
+
+// Timer is a named due time in the store. Its owner chooses the name
+// ("report/Jotron/year") and keeps in Payload what it needs when the time
+// comes (the period to report).
+type Timer struct {
+	Name    string
+	At      time.Time
+	Payload string
 }

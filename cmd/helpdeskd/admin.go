@@ -28,7 +28,8 @@ import (
 // root and the daemon's own user reach it; file permissions are the
 // authentication), optionally also on a loopback TCP port where every
 // request must carry a bearer token. The CLI subcommands tickets, backup,
-// outbox, reload and status are its clients (admin_client.go).
+// outbox, reload, status, report, hours and notify are its clients
+// (admin_client.go, agreement_client.go).
 //
 //	GET  /v1/status               statusReply
 //	GET  /v1/tickets?state=&customer=&breached=1   []ticketRow
@@ -38,8 +39,13 @@ import (
 //	POST /v1/outbox/{id}/retry    outboxRow
 //	POST /v1/reload               reloadReport
 //	GET  /v1/report?customer=&from=&to=   report (report_cmd.go)
+//	GET  /v1/hours?agreement=&period=&at=   hoursReply (admin_agreements.go)
+//	GET  /v1/agreement-report?agreement=&period=&format=json|text|csv   agreementReportReply
+//	POST /v1/agreement-report/send  reportSendRequest → reportSendReply
+//	POST /v1/notify               notifyRequest → notifyReply
 //
-// Errors are {"error": "..."} with a 4xx/5xx status.
+// Errors are {"error": "...", "code": "..."} with a 4xx/5xx status; code
+// is set for the mistakes of agreement requests (requestCodes).
 
 // AdminConfig is the admin API's listeners.
 type AdminConfig struct {
@@ -239,6 +245,10 @@ func (a *adminServer) routes() http.Handler {
 	mux.HandleFunc("POST /v1/outbox/{id}/retry", a.retry)
 	mux.HandleFunc("POST /v1/reload", a.reload)
 	mux.HandleFunc("GET /v1/report", a.report)
+	mux.HandleFunc("GET /v1/hours", a.hours)
+	mux.HandleFunc("GET /v1/agreement-report", a.agreementReport)
+	mux.HandleFunc("POST /v1/agreement-report/send", a.sendAgreementReport)
+	mux.HandleFunc("POST /v1/notify", a.notify)
 	return a.authenticate(mux)
 }
 
@@ -271,6 +281,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 type errorReply struct {
 	Error string `json:"error"`
+	// Code names the kind of mistake, for the agreement endpoints
+	// (requestCodes); clients map it back to the CLI's exit status.
+	Code string `json:"code,omitempty"`
 }
 
 func writeError(w http.ResponseWriter, status int, err error) {

@@ -172,6 +172,9 @@ func (c *adminClient) do(ctx context.Context, method, path string, body io.Reade
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, c.explain(err)
@@ -181,6 +184,9 @@ func (c *adminClient) do(ctx context.Context, method, path string, body io.Reade
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		var e errorReply
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
+			if e.Code != "" {
+				return nil, &requestError{code: e.Code, msg: e.Error}
+			}
 			return nil, errors.New(e.Error)
 		}
 		return nil, fmt.Errorf("%s: %s: %s", c.where, resp.Status, bytes.TrimSpace(b))
@@ -195,6 +201,23 @@ func (c *adminClient) get(ctx context.Context, path string, out any) error {
 
 func (c *adminClient) call(ctx context.Context, method, path string, out any) error {
 	resp, err := c.do(ctx, method, path, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("reading the reply of %s: %w", c.where, err)
+	}
+	return nil
+}
+
+// postJSON sends in as a JSON body and decodes the JSON reply into out.
+func (c *adminClient) postJSON(ctx context.Context, path string, in, out any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	resp, err := c.do(ctx, http.MethodPost, path, bytes.NewReader(b))
 	if err != nil {
 		return err
 	}

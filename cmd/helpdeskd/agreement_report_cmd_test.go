@@ -56,14 +56,17 @@ func TestReportAgreementPrint(t *testing.T) {
 	}
 }
 
+// With no daemon running, --send queues in store.path (here through the
+// environment); admin_agreements_test.go sends through the daemon.
 func TestReportAgreementSendQueuesOneMailEachTime(t *testing.T) {
 	t.Setenv("HELPDESKD_IMAP_PASSWORD", "x")
 	db := hoursDB(t)
+	t.Setenv("HELPDESKD_STORE_PATH", db)
 	for i := 1; i <= 2; i++ {
 		root := newRootCmd()
 		var out bytes.Buffer
 		root.SetOut(&out)
-		root.SetArgs([]string{"report", "-c", "../../config.example.yaml", "--file", db, "--agreement", "Telekompetanse", "--period", "2026-Q3", "--send"})
+		root.SetArgs([]string{"report", "-c", "../../config.example.yaml", "--agreement", "Telekompetanse", "--period", "2026-Q3", "--send"})
 		if err := root.Execute(); err != nil {
 			t.Fatal(err)
 		}

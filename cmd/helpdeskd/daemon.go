@@ -64,8 +64,10 @@ type daemon struct {
 	// sched fires SLA deadlines with the current desk (slaconfig.go).
 	sched    *ticket.Scheduler
 	schedSvc *service
-	// reportsSvc mails agreement reports (reports_loop.go).
-	reportsSvc *service
+	// reportsSvc mails agreement reports (reports_loop.go); reportsKick
+	// wakes it after a reload.
+	reportsSvc  *service
+	reportsKick chan struct{}
 
 	intakeState atomic.Pointer[intakeStatus]
 	lastReload  atomic.Pointer[reloadOutcome]
@@ -102,7 +104,7 @@ func newDaemon(o daemonOptions) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &daemon{db: db, log: log, metrics: newMetrics(db), opts: o, started: time.Now(), notify: notifierFromEnv(log)}
+	d := &daemon{db: db, log: log, metrics: newMetrics(db), opts: o, started: time.Now(), notify: notifierFromEnv(log), reportsKick: make(chan struct{}, 1)}
 	d.intakeState.Store(&intakeStatus{state: "starting", since: d.started})
 	fail := func(err error) (*daemon, error) {
 		d.Close()

@@ -1,31 +1,29 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"slices"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/helpdeskd/helpdeskd/sla"
-	"github.com/helpdeskd/helpdeskd/store"
 	"github.com/helpdeskd/helpdeskd/ticket"
 )
 
 // The hours command shows an agreement's hour bank for one period: the
 // allowance, the #time work logged on its tickets, what is left and the
-// overage. It reads the database file itself (the configured store.path,
-// or --file, e.g. a backup): the daemon's lock makes a running daemon's
-// file unreadable, so with the daemon running, point --file at a backup
-// (helpdeskd backup).
+// overage. It asks the running daemon (GET /v1/hours), which holds the
+// database; with no daemon running it reads the configured store.path
+// itself, and --file reads a backup (agreement_client.go).
 
 type hoursFlags struct {
 	config, agreement, period, file string
 	json                            bool
+	conn                            connFlags // --socket, --addr, --token-file, --verbose
+	diag                            io.Writer // --verbose output; nil: standard error
 }
 
 func newHoursCmd() *cobra.Command {
@@ -37,19 +35,28 @@ func newHoursCmd() *cobra.Command {
 the current one, in the agreement's time zone): allowance, the #time work
 engineers logged on its tickets, what is left, the overage beyond the
 bank, and every entry. Periods are written 2026-03, 2026-Q4 or 2026 and
-must match the bank's length. Example:
+must match the bank's length.
 
+It asks the running daemon through its admin socket (found as for
+helpdeskd status; the daemon's agreements count, as last reloaded). When no
+daemon runs, it reads store.path itself with the configuration's
+agreements; --file reads another database file, such as a backup.
+--verbose says which one answered. Examples:
+
+  helpdeskd hours --agreement 'Trinax Alert!' --period 2026-Q4
   helpdeskd hours --agreement 'Trinax Alert!' --period 2026-Q4 --file /var/backups/helpdeskd.db`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.diag = cmd.ErrOrStderr()
 			return runHours(cmd.OutOrStdout(), f, time.Now())
 		},
 	}
-	cmd.Flags().StringVarP(&f.config, "config", "c", defaultConfigPath, "configuration file (agreements, store.path)")
+	cmd.Flags().StringVarP(&f.config, "config", "c", defaultConfigPath, "configuration file (the admin socket; agreements and store.path when no daemon runs)")
 	cmd.Flags().StringVar(&f.agreement, "agreement", "", "agreement name, as in the configuration (required)")
 	cmd.Flags().StringVar(&f.period, "period", "", "period: 2026-03, 2026-Q4 or 2026 (default: the current one)")
-	cmd.Flags().StringVar(&f.file, "file", "", "database file to read (default: store.path; use a backup while the daemon runs)")
+	cmd.Flags().StringVar(&f.file, "file", "", "read this database file (a backup) instead of asking the daemon")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print JSON")
+	f.conn.register(cmd)
 	return cmd
 }
 
@@ -57,41 +64,13 @@ func runHours(w io.Writer, f hoursFlags, now time.Time) error {
 	if f.agreement == "" {
 		return usageError("--agreement is required; name an agreement of the configuration")
 	}
-	cfg, err := LoadConfig(f.config)
-	if err != nil {
-		return &exitError{code: 1, err: fmt.Errorf("%s:\n%s", f.config, indentErrors(err))}
-	}
-	if err := cfg.Validate(); err != nil {
-		return &exitError{code: 1, err: fmt.Errorf("%s:\n%s", f.config, indentErrors(err))}
-	}
-	ag, err := configuredAgreement(cfg, f.agreement)
-	if err != nil {
-		return err
-	}
-	path := f.file
-	if path == "" {
-		path = cfg.Store.Path
-	}
-	db, err := store.Open(path, store.Options{LockTimeout: 500 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-	if errors.Is(err, store.ErrLocked) {
-		return fmt.Errorf("%w; the daemon is running: run helpdeskd backup and pass the copy with --file", err)
-	}
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	ctx := context.Background()
 	var u ticket.HourUse
-	err = db.View(func(tx ticket.Tx) error {
-		var err error
-		if f.period == "" {
-			u, err = ticket.HourBankAt(tx, ag, now)
-		} else {
-			u, err = ticket.HourBankPeriod(tx, ag, f.period)
-		}
-		return err
-	})
+	_, err := f.target().run(ctx, false,
+		func(c *adminClient) (err error) { u, err = c.hours(ctx, f.agreement, f.period, now); return err },
+		func(env *agreementEnv) (err error) { u, err = env.hours(f.agreement, f.period, now); return err })
 	if err != nil {
-		return err
+		return cliError(err)
 	}
 	if f.json {
 		return printJSON(w, u)
@@ -100,31 +79,32 @@ func runHours(w io.Writer, f hoursFlags, now time.Time) error {
 	return nil
 }
 
-// configuredAgreement finds an agreement of cfg by name.
+func (f hoursFlags) target() deskTarget {
+	return deskTarget{
+		admin: adminFlags{config: f.config, socket: f.conn.socket, addr: f.conn.addr, tokenFile: f.conn.tokenFile},
+		file:  f.file, verbose: f.conn.verbose, diag: f.diag,
+	}
+}
+
+// configuredAgreement finds an agreement of cfg by name (findAgreement);
+// an unknown name is a usage error.
 func configuredAgreement(cfg *Config, name string) (*sla.Agreement, error) {
-	var names []string
-	if idx := cfg.slaAgreements(); idx != nil {
-		for _, ag := range append(slices.Clone(idx.All()), idx.Default()) {
-			if ag == nil {
-				continue
-			}
-			if ag.Name == name {
-				return ag, nil
-			}
-			names = append(names, fmt.Sprintf("%q", ag.Name))
-		}
-	}
-	if len(names) == 0 {
-		return nil, usageError("no agreement %q: the configuration has no agreements", name)
-	}
-	return nil, usageError("no agreement %q; the configuration has %v", name, names)
+	ag, err := findAgreement(cfg.slaAgreements(), name)
+	return ag, cliError(err)
 }
 
 func printHours(w io.Writer, u ticket.HourUse) {
 	last := u.End.Add(-time.Nanosecond)
 	fmt.Fprintf(w, "Agreement:  %s\n", u.Agreement)
 	fmt.Fprintf(w, "Period:     %s (%s – %s, %s)\n", u.Label, u.Start.Format(time.DateOnly), last.Format(time.DateOnly), u.Start.Location())
-	fmt.Fprintf(w, "Allowance:  %s per %s\n", fmtWork(u.Allowance), u.Per)
+	if u.CarriedIn > 0 {
+		// Carried-in hours are part of the allowance, used first, and
+		// expire at the period's end.
+		fmt.Fprintf(w, "Allowance:  %s = %s per %s + %s carried over from %s (used first, expire at the end of %s)\n", fmtWork(u.Allowance),
+			fmtWork(u.Allowance-u.CarriedIn), u.Per, fmtWork(u.CarriedIn), u.CarriedFrom, u.Label)
+	} else {
+		fmt.Fprintf(w, "Allowance:  %s per %s\n", fmtWork(u.Allowance), u.Per)
+	}
 	fmt.Fprintf(w, "Used:       %s (%d%%; warn at %d%%)\n", fmtWork(u.Used), u.Percent(), u.WarnPercent)
 	fmt.Fprintf(w, "Remaining:  %s\n", fmtWork(u.Remaining))
 	fmt.Fprintf(w, "Overage:    %s\n", fmtWork(u.Overage))

@@ -3,7 +3,7 @@
 // once, answered by engineers from their own mail clients, under SLA clocks.
 //
 // Subcommands: run, demo, inspect, check-config, version; and, talking to
-// the running daemon's admin socket: status, tickets, report, backup, outbox, reload.
+// the running daemon's admin socket: status, tickets, report, hours, notify, backup, outbox, reload.
 package main
 
 import (

@@ -1,31 +1,30 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/helpdeskd/helpdeskd/sla"
-	"github.com/helpdeskd/helpdeskd/store"
-	"github.com/helpdeskd/helpdeskd/ticket"
 )
 
 // The notify command mails a proactive notice (maintenance window, known
 // outage) to the contacts of one agreement or all: one mail and one
-// ticket per agreement, so that replies thread to it. It opens the
-// database itself: stop the daemon first; the daemon sends the queued
-// mail when it starts.
+// ticket per agreement, so that replies thread to it. It goes through the
+// running daemon (POST /v1/notify), which sends at once; with no daemon
+// running it queues the notice in the database file, and the daemon sends
+// it when it starts (agreement_client.go).
 
 type notifyFlags struct {
 	config, agreement, subject, bodyFile string
 	all, dryRun                          bool
+	file                                 string // --file: dry run only
+	json                                 bool
+	conn                                 connFlags // --socket, --addr, --token-file, --verbose
+	diag                                 io.Writer // --verbose output; nil: standard error
 }
 
 func newNotifyCmd() *cobra.Command {
@@ -35,18 +34,31 @@ func newNotifyCmd() *cobra.Command {
 		Short: "Mail a proactive notice to the contacts of an agreement, or of all",
 		Long: `notify sends a notice from the support address to every contact of the
 chosen agreements, one mail per agreement, each recorded as a ticket so
-that replies thread to it. --dry-run lists who would get it. Example:
+that replies thread to it. --dry-run lists who would get it.
+
+It goes through the running daemon's admin socket (found as for helpdeskd
+status), with the daemon's agreements as last reloaded, and the daemon
+sends the mail at once. When no daemon runs, the notice is queued in
+store.path, with the configuration's agreements, and goes out when the
+daemon starts. --file (a backup) is for --dry-run only: a backup is not
+the live desk. --verbose says which one answered. Example:
 
   helpdeskd notify --all --subject 'Maintenance Saturday 02:00-04:00' --body-file notice.txt --dry-run`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runNotify(cmd.OutOrStdout(), f, time.Now()) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.diag = cmd.ErrOrStderr()
+			return runNotify(cmd.OutOrStdout(), f, time.Now())
+		},
 	}
-	cmd.Flags().StringVarP(&f.config, "config", "c", defaultConfigPath, "configuration file (agreements, store.path)")
+	cmd.Flags().StringVarP(&f.config, "config", "c", defaultConfigPath, "configuration file (the admin socket; agreements and store.path when no daemon runs)")
 	cmd.Flags().StringVar(&f.agreement, "agreement", "", "the agreement whose contacts get the notice")
 	cmd.Flags().BoolVar(&f.all, "all", false, "every agreement with contacts")
 	cmd.Flags().StringVar(&f.subject, "subject", "", "the notice's subject (required)")
 	cmd.Flags().StringVar(&f.bodyFile, "body-file", "", "file with the notice's text (required)")
 	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "list who would get the notice; send nothing")
+	cmd.Flags().StringVar(&f.file, "file", "", "with --dry-run: read this database file (a backup) instead of asking the daemon")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print JSON")
+	f.conn.register(cmd)
 	return cmd
 }
 
@@ -61,64 +73,44 @@ func runNotify(w io.Writer, f notifyFlags, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(f.config)
-	if err == nil {
-		err = cfg.Validate()
+	req := notifyRequest{All: f.all, Subject: f.subject, Body: string(body), DryRun: f.dryRun}
+	if f.agreement != "" {
+		req.Agreements = []string{f.agreement}
 	}
+	t := deskTarget{
+		admin: adminFlags{config: f.config, socket: f.conn.socket, addr: f.conn.addr, tokenFile: f.conn.tokenFile},
+		file:  f.file, verbose: f.conn.verbose, diag: f.diag,
+	}
+	ctx := context.Background()
+	var rep *notifyReply
+	place, err := t.run(ctx, !f.dryRun,
+		func(c *adminClient) (err error) { rep, err = c.notify(ctx, req); return err },
+		func(env *agreementEnv) (err error) { rep, err = env.notify(req, now); return err })
 	if err != nil {
-		return &exitError{code: 1, err: fmt.Errorf("%s:\n%s", f.config, indentErrors(err))}
+		return cliError(err)
 	}
-	var ags []*sla.Agreement
-	if f.all {
-		if idx := cfg.slaAgreements(); idx != nil {
-			ags = slices.Clone(idx.All())
-		}
-	} else {
-		ag, err := configuredAgreement(cfg, f.agreement)
-		if err != nil {
-			return err
-		}
-		ags = []*sla.Agreement{ag}
+	if f.json {
+		return printJSON(w, rep)
 	}
-	var to []*sla.Agreement
-	for _, ag := range ags {
-		if rcpt := ticket.NoticeRecipients(ag); len(rcpt) > 0 {
-			to = append(to, ag)
-			fmt.Fprintf(w, "%s: %s\n", ag.Name, strings.Join(rcpt, ", "))
-		} else if !f.all {
-			return fmt.Errorf("agreement %q has no contacts; add contacts to it in the configuration", ag.Name)
-		}
-	}
-	if len(to) == 0 {
-		return errors.New("no agreement has contacts; add contacts to the agreements in the configuration")
-	}
-	if f.dryRun {
-		return nil
-	}
-	quiet := slog.New(slog.DiscardHandler)
-	db, err := store.Open(cfg.Store.Path, store.Options{LockTimeout: 500 * time.Millisecond, Logger: quiet})
-	if errors.Is(err, store.ErrLocked) {
-		return fmt.Errorf("%w; stop the daemon first (it sends the notice when it starts again)", err)
-	}
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	o := cfg.daemonOptions(quiet).Desk
-	o.Store, o.Logger = db, quiet
-	desk, err := ticket.NewDesk(o)
-	if err != nil {
-		return err
-	}
-	var opened []*ticket.Ticket
-	if err := db.Update(func(tx ticket.Tx) (err error) {
-		opened, err = desk.SendNotice(tx, to, ticket.Notice{Subject: f.subject, Body: string(body)}, now)
-		return err
-	}); err != nil {
-		return err
-	}
-	for _, t := range opened {
-		fmt.Fprintf(w, "queued %s to %s\n", t.Case, t.Agreement)
-	}
+	printNotice(w, rep, place)
 	return nil
+}
+
+// printNotice lists the recipients per agreement and, unless it was a
+// dry run, the cases opened and where the mail was queued.
+func printNotice(w io.Writer, rep *notifyReply, place deskPlace) {
+	for _, r := range rep.Recipients {
+		fmt.Fprintf(w, "%s: %s\n", r.Agreement, strings.Join(r.To, ", "))
+	}
+	if len(rep.Queued) == 0 {
+		return
+	}
+	for _, q := range rep.Queued {
+		fmt.Fprintf(w, "queued %s to %s\n", q.Case, q.Agreement)
+	}
+	it := "it"
+	if len(rep.Queued) > 1 {
+		it = "them"
+	}
+	fmt.Fprintf(w, "queued %s\n", queuedWhere(place, it))
 }

@@ -200,6 +200,7 @@ func (d *daemon) reload(next daemonOptions) (reloadReport, error) {
 	d.desk.Store(desk)
 	cur.Desk = next.Desk
 	d.kickScheduler() // new plans or calendars may move deadlines
+	d.kickReports()   // and new agreements, report timers
 	if restartSender {
 		d.senderSvc.stop()
 		d.sender.Store(sender)

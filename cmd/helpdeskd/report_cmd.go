@@ -244,7 +244,8 @@ Example, the annual report for example.com:
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if ar.agreement != "" {
-				return runAgreementReport(cmd.OutOrStdout(), ac.config, file, ar)
+				ar.json, ar.csv = asJSON, asCSV
+				return runAgreementReport(cmd, ac, file, ar)
 			}
 			var q reportQuery
 			var err error

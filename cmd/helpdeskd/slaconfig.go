@@ -93,8 +93,9 @@ type AgreementConfig struct {
 	TrustPriorityHeaders bool                 `mapstructure:"trust_priority_headers" yaml:"trust_priority_headers,omitempty"`
 	DefaultPriority      int                  `mapstructure:"default_priority" yaml:"default_priority,omitempty"`
 	HourBank             HourBankConfig       `mapstructure:"hour_bank" yaml:"hour_bank,omitempty"`
-	Reports              []string             `mapstructure:"reports" yaml:"reports,omitempty"`
-	// Contacts get hour bank warnings (and reports) for the customer.
+	Reports              ReportsConfig        `mapstructure:"reports" yaml:"reports,omitempty"`
+	// Contacts get hour bank warnings (and, without reports.to, reports)
+	// for the customer.
 	Contacts []string `mapstructure:"contacts" yaml:"contacts,omitempty"`
 }
 
@@ -112,6 +113,20 @@ type HourBankConfig struct {
 	Per   string        `mapstructure:"per" yaml:"per,omitempty"`
 	// Warn is the percentage of Hours whose use is mailed; 0 means 80.
 	Warn int `mapstructure:"warn" yaml:"warn,omitempty"`
+	// CarryOver moves a period's unused hours into the next period only
+	// (sla.HourBank.CarryOver); it needs the agreement's valid_from.
+	CarryOver bool `mapstructure:"carry_over" yaml:"carry_over,omitempty"`
+}
+
+// ReportsConfig is an agreement's periodic case reports: which cadences
+// (month, quarter, year), the yearly report's day in Q1 of the next year
+// ("02-01"; "": 1 January), recipients ("": the contacts), and whether the
+// mail has an HTML part with a chart.
+type ReportsConfig struct {
+	Every    []string `mapstructure:"every" yaml:"every,omitempty"`
+	YearlyOn string   `mapstructure:"yearly_on" yaml:"yearly_on,omitempty"`
+	To       []string `mapstructure:"to" yaml:"to,omitempty"`
+	HTML     bool     `mapstructure:"html" yaml:"html,omitempty"`
 }
 
 // GroupConfig is a list of people escalation mail goes to, and the
@@ -465,7 +480,7 @@ func buildAgreement(p *problems, key string, ac AgreementConfig, o *slaObjects) 
 		ag.PriorityRules = append(ag.PriorityRules, sla.PriorityRule{Pattern: re, Priority: r.Priority, SubjectOnly: r.SubjectOnly})
 	}
 	if ac.HourBank != (HourBankConfig{}) {
-		ag.HourBank = sla.HourBank{Hours: ac.HourBank.Hours, Per: sla.Period(ac.HourBank.Per)}
+		ag.HourBank = sla.HourBank{Hours: ac.HourBank.Hours, Per: sla.Period(ac.HourBank.Per), CarryOver: ac.HourBank.CarryOver}
 		ag.HourBankWarn = ac.HourBank.Warn
 	}
 	for j, c := range ac.Contacts {
@@ -476,8 +491,16 @@ func buildAgreement(p *problems, key string, ac AgreementConfig, o *slaObjects) 
 		}
 		ag.Contacts = append(ag.Contacts, strings.ToLower(a.Address))
 	}
-	for _, r := range ac.Reports {
-		ag.Reports = append(ag.Reports, sla.Period(r))
+	ag.Reports = sla.ReportSchedule{To: ac.Reports.To, HTML: ac.Reports.HTML}
+	for _, r := range ac.Reports.Every {
+		ag.Reports.Every = append(ag.Reports.Every, sla.Period(r))
+	}
+	if on := ac.Reports.YearlyOn; on != "" {
+		if d, err := sla.ParseDate(on); err != nil || d.Year != 0 {
+			p.add(key+".reports.yearly_on", "%q is not a day of the year; write MM-DD within Q1, e.g. \"02-01\"", on)
+		} else {
+			ag.Reports.YearlyOn = d
+		}
 	}
 	// The rest (customers, hour bank, reports, default priority) is
 	// sla's to check; without a plan it would only repeat that.

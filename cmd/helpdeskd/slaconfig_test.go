@@ -78,6 +78,16 @@ func TestExampleSLAConfig(t *testing.T) {
 	if prio, _ := trinax.DetectPriority("Hög: skrivaren", "", "", ""); prio != 2 || trinax.HourBank.Hours != 15*time.Hour || trinax.HourBank.Per != sla.Quarterly {
 		t.Errorf("Trinax priority %d, hour bank %+v", prio, trinax.HourBank)
 	}
+	// Jotron's yearly report goes out on 1 February to its own
+	// recipient; Trinax Alert!'s to the CIO.
+	jotron, _ := ags.For("ola@jotron.com", time.Now())
+	if rs := jotron.Reports; !slices.Equal(rs.Every, []sla.Period{sla.Yearly}) || rs.YearlyOn != (sla.Date{Month: time.February, Day: 1}) ||
+		!slices.Equal(jotron.ReportRecipients(), []string{"quality@jotron.com"}) {
+		t.Errorf("Jotron reports %+v to %v", rs, jotron.ReportRecipients())
+	}
+	if got := trinax.ReportRecipients(); len(trinax.Reports.Every) != 3 || !slices.Equal(got, []string{"cio@trinax.se"}) {
+		t.Errorf("Trinax reports %+v to %v", trinax.Reports, got)
+	}
 	groups := c.slaGroups()
 	if g := groups["support-lead"]; len(g.Addresses) != 1 || g.Calendar == nil || g.Calendar.Name != "oslo" {
 		t.Errorf("support-lead %+v", g)
@@ -157,10 +167,20 @@ sla:
 				"agreements[0].priority_rules[0].pattern: \"(\" is not a regular expression (error parsing regexp: missing closing ): `(`); e.g. \"(?i)system down\"",
 				`agreements[0]: "A": customer "com": domain "com" has no dot; a top-level domain alone would cover too much`,
 			}},
-		{name: "hour_bank_and_reports", edit: [2]string{"plan: p}", "plan: p, hour_bank: {hours: 15h, per: week}, reports: [daily]}"},
+		{name: "hour_bank_and_reports", edit: [2]string{"plan: p}", "plan: p, hour_bank: {hours: 15h, per: week}, reports: {every: [daily]}}"},
 			want: []string{
 				`agreements[0]: "A": hour bank 15h0m0s per "week": want positive hours per month, quarter or year`,
 				`agreements[0]: "A": report period "daily": want month, quarter or year`,
+			}},
+		{name: "report_day_and_recipients", edit: [2]string{"plan: p}", "plan: p, reports: {every: [month], yearly_on: 4-1, to: [cio at a.example]}}"},
+			want: []string{
+				`agreements[0].reports.yearly_on: "4-1" is not a day of the year; write MM-DD within Q1, e.g. "02-01"`,
+				`agreements[0]: "A": reports to[0] "cio at a.example" is not a mail address; write name@example.com or "Name <name@example.com>"`,
+			}},
+		{name: "report_day_outside_q1_without_yearly_report", edit: [2]string{"plan: p}", "plan: p, reports: {every: [month], yearly_on: 04-01}}"},
+			want: []string{
+				`agreements[0]: "A": reports yearly_on 04-01 is not in Q1: the yearly report goes out between 01-01 and 03-31 of the next year`,
+				`agreements[0]: "A": reports yearly_on 04-01 without a yearly report; add year to every, or drop yearly_on`,
 			}},
 		{name: "overlapping_agreements", edit: [2]string{"plan: p}\n", "plan: p}\n  - {name: B, customers: [x@a.example, a.example], plan: p, valid_from: 2026-01-01}\n"},
 			want: []string{`agreements: "A" and "B" both cover a.example for overlapping periods; end one before the other starts`}},
@@ -196,5 +216,21 @@ func TestSLAConfigUnknownKeyInAnEntry(t *testing.T) {
 	_, err := LoadConfig(writeConfig(t, minimalYAML+"calendars:\n  - {name: x, base: oslo, timezone: Europe/Oslo}\n"))
 	if err == nil || !strings.Contains(err.Error(), "calendars[0]") || !strings.Contains(err.Error(), "timezone") {
 		t.Fatalf("LoadConfig = %v, want an error naming calendars[0] and the unknown key", err)
+	}
+}
+
+// The list form of reports (before yearly_on and to) is refused with the
+// key, not read as something else.
+func TestSLAConfigReportsListFormIsRefused(t *testing.T) {
+	_, err := LoadConfig(writeConfig(t, minimalYAML+`
+calendars:
+  - {name: office, base: oslo}
+plans:
+  - {name: p, calendar: office, priorities: {all: {first_response: 4h}}}
+agreements:
+  - {name: A, customers: [a.example], plan: p, reports: [month]}
+`))
+	if err == nil || !strings.Contains(err.Error(), "agreements[0].reports") {
+		t.Fatalf("LoadConfig = %v, want an error naming agreements[0].reports", err)
 	}
 }
