@@ -172,10 +172,25 @@ func Compose(o *Outgoing) ([]byte, error) {
 	}
 
 	var buf bytes.Buffer
+	buf.Grow(sizeHint(o))
 	if _, err := m.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("mailer: compose %s: %w", o.MessageID, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// sizeHint is about the size of o composed: headers, the bodies in
+// quoted-printable, files in base64 with their part headers. Growing the
+// buffer once spares the copies of growing it step by step, which were a
+// tenth of the SLA scheduler's allocations.
+func sizeHint(o *Outgoing) int {
+	n := 1024 + len(o.Subject)*2 + (len(o.Text)+len(o.HTML))*11/10
+	for _, as := range [][]OutAttachment{o.Attachments, o.Inline} {
+		for _, a := range as {
+			n += 256 + len(a.Data)*138/100
+		}
+	}
+	return n
 }
 
 // addFile adds a as an attachment, or as an inline part named by its
