@@ -211,6 +211,12 @@ func TestAdminCLIAgainstRunningDaemon(t *testing.T) {
 	e.send(customerMail(2))
 	e.send(demoMail("bob@customer.test", "Bob", "Automatic reply: away", "ooo@customer.test", []string{"Auto-Submitted: auto-replied"}, "Away."))
 	e.waitFor("two acks", func() bool { return len(e.sent()) == 2 })
+	// The auto-reply gets no ack to wait for: wait for its ticket.
+	e.waitFor("three tickets", func() bool {
+		out, err := cli("tickets", "list", "--socket", socket, "--json")
+		var rows []ticketRow
+		return err == nil && json.Unmarshal([]byte(out), &rows) == nil && len(rows) == 3
+	})
 
 	t.Run("status", func(t *testing.T) {
 		out := mustCLI(t, "status", "-c", cfg)
