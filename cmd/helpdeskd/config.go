@@ -284,7 +284,7 @@ func LoadConfig(path string) (*Config, error) {
 		ErrorUnused:      true, // guard: settings hold known keys only
 		WeaklyTypedInput: true, // environment values are strings
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
-			durationHook, byteSizeHook, stringToSliceHook, stringToMapHook, dateHook,
+			durationHook, byteSizeHook, stringToSliceHook, stringToMapHook, dateHook, reportsListHook,
 		),
 	})
 	if err != nil {

@@ -635,3 +635,13 @@ func dateHook(from, to reflect.Type, data any) (any, error) {
 	}
 	return data, nil
 }
+
+// reportsListHook reads the short form `reports: [month, year]` as
+// `reports: {every: [month, year]}`, the form configurations had before
+// reports gained yearly_on, to and html.
+func reportsListHook(from, to reflect.Type, data any) (any, error) {
+	if to == reflect.TypeFor[ReportsConfig]() && from.Kind() == reflect.Slice {
+		return map[string]any{"every": data}, nil
+	}
+	return data, nil
+}

@@ -219,18 +219,36 @@ func TestSLAConfigUnknownKeyInAnEntry(t *testing.T) {
 	}
 }
 
-// The list form of reports (before yearly_on and to) is refused with the
-// key, not read as something else.
-func TestSLAConfigReportsListFormIsRefused(t *testing.T) {
-	_, err := LoadConfig(writeConfig(t, minimalYAML+`
+// The list form of reports, from before yearly_on, to and html, still
+// reads: as the cadences.
+func TestSLAConfigReportsListIsShortForEvery(t *testing.T) {
+	cfg, err := LoadConfig(writeConfig(t, minimalYAML+`
 calendars:
   - {name: office, base: oslo}
 plans:
   - {name: p, calendar: office, priorities: {all: {first_response: 4h}}}
 agreements:
-  - {name: A, customers: [a.example], plan: p, reports: [month]}
+  - {name: A, customers: [a.example], plan: p, contacts: [boss@a.example], reports: [month, year]}
+  - {name: B, customers: [b.example], plan: p, reports: [fortnight]}
 `))
-	if err == nil || !strings.Contains(err.Error(), "agreements[0].reports") {
-		t.Fatalf("LoadConfig = %v, want an error naming agreements[0].reports", err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "fortnight") {
+		t.Fatalf("Validate = %v, want an error naming the bad cadence fortnight", err)
+	}
+	cfg, err = LoadConfig(writeConfig(t, minimalYAML+`
+calendars:
+  - {name: office, base: oslo}
+plans:
+  - {name: p, calendar: office, priorities: {all: {first_response: 4h}}}
+agreements:
+  - {name: A, customers: [a.example], plan: p, contacts: [boss@a.example], reports: [month, year]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Agreements[0].Reports; !slices.Equal(got.Every, []string{"month", "year"}) || got.YearlyOn != "" || got.To != nil {
+		t.Errorf("reports: [month, year] read as %+v, want every: [month, year]", got)
 	}
 }
