@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -50,7 +49,7 @@ func (t *tx) Enqueue(env *mailer.Envelope) error {
 // putPending writes env to outbox and its due key; the caller has removed
 // any older due key.
 func putPending(btx *bolt.Tx, env *mailer.Envelope) error {
-	v, err := marshalEnvelope(env)
+	v, err := encodeRecord(env)
 	if err != nil {
 		return fmt.Errorf("envelope %d: %w", env.ID, err)
 	}
@@ -66,7 +65,7 @@ func getEnvelope(b *bolt.Bucket, id uint64) (*mailer.Envelope, error) {
 		return nil, fmt.Errorf("envelope %d: %w", id, ticket.ErrNotFound)
 	}
 	var env mailer.Envelope
-	if err := json.Unmarshal(v, &env); err != nil {
+	if err := decodeRecord(v, &env); err != nil {
 		return nil, fmt.Errorf("envelope %d: decode: %w", id, err)
 	}
 	return &env, nil
@@ -147,7 +146,7 @@ func (db *DB) Failed(id uint64, attempts int, reason string) error {
 			return fmt.Errorf("failed: %w", err)
 		}
 		env.Attempts, env.LastError = attempts, reason
-		v, err := marshalEnvelope(env)
+		v, err := encodeRecord(env)
 		if err != nil {
 			return fmt.Errorf("failed: envelope %d: %w", id, err)
 		}
@@ -205,7 +204,7 @@ func (db *DB) OutboxStats() (depth int, oldest time.Time, err error) {
 		var head struct {
 			Created time.Time `json:"created"`
 		}
-		if err := json.Unmarshal(v, &head); err != nil {
+		if err := decodeRecord(v, &head); err != nil {
 			return fmt.Errorf("outbox stats: decode: %w", err)
 		}
 		oldest = head.Created
@@ -231,7 +230,7 @@ func (db *DB) Outbox(fn func(env mailer.Envelope, failed bool) error) error {
 			c := btx.Bucket(src.name).Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {
 				var env mailer.Envelope
-				if err := json.Unmarshal(v, &env); err != nil {
+				if err := decodeRecord(v, &env); err != nil {
 					return fmt.Errorf("outbox: envelope %x: decode: %w", k, err)
 				}
 				items = append(items, item{env, src.failed})

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 
@@ -75,7 +74,7 @@ func (t *tx) Ticket(id uint64) (*ticket.Ticket, error) {
 		return nil, fmt.Errorf("ticket %d: %w", id, ticket.ErrNotFound)
 	}
 	var tk ticket.Ticket
-	if err := unmarshalTicket(v, &tk); err != nil {
+	if err := decodeRecord(v, &tk); err != nil {
 		return nil, fmt.Errorf("ticket %d: decode: %w", id, err)
 	}
 	return &tk, nil
@@ -89,7 +88,7 @@ func (t *tx) PutTicket(tk *ticket.Ticket) error {
 	if tk == nil || tk.ID == 0 {
 		return fmt.Errorf("put ticket: ticket without ID")
 	}
-	v, err := marshalTicket(tk)
+	v, err := encodeRecord(tk)
 	if err != nil {
 		return fmt.Errorf("put ticket %d: %w", tk.ID, err)
 	}
@@ -115,7 +114,7 @@ func (t *tx) ForEachTicket(fn func(*ticket.Ticket) error) error {
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		var tk ticket.Ticket
-		if err := unmarshalTicket(v, &tk); err != nil {
+		if err := decodeRecord(v, &tk); err != nil {
 			return fmt.Errorf("ticket %x: decode: %w", k, err)
 		}
 		if err := fn(&tk); err != nil {
@@ -141,7 +140,7 @@ func (t *tx) AddEntry(ticketID uint64, e *ticket.Entry) error {
 		return fmt.Errorf("add entry to ticket %d: history is full", ticketID)
 	}
 	e.Seq = last + 1
-	v, err := marshalEntry(e)
+	v, err := encodeRecord(e)
 	if err != nil {
 		return fmt.Errorf("add entry to ticket %d: %w", ticketID, err)
 	}
@@ -182,7 +181,7 @@ func (t *tx) Entries(ticketID uint64) ([]*ticket.Entry, error) {
 	c := b.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var e ticket.Entry
-		if err := unmarshalEntry(v, &e); err != nil {
+		if err := decodeRecord(v, &e); err != nil {
 			return nil, fmt.Errorf("entry %x: decode: %w", k, err)
 		}
 		out = append(out, &e)
@@ -210,7 +209,7 @@ func (t *tx) EntriesNewestFirst(ticketID uint64, fn func(*ticket.Entry) bool) er
 	}
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
 		var e ticket.Entry
-		if err := unmarshalEntry(v, &e); err != nil {
+		if err := decodeRecord(v, &e); err != nil {
 			return fmt.Errorf("entry %x: decode: %w", k, err)
 		}
 		if !fn(&e) {
@@ -221,34 +220,18 @@ func (t *tx) EntriesNewestFirst(ticketID uint64, fn func(*ticket.Entry) bool) er
 }
 
 func (t *tx) PutRaw(key string, raw []byte) error {
-	b, err := t.writable("put raw", bucketRaw)
-	if err != nil {
-		return err
-	}
-	k, err := stringKey(key)
-	if err != nil {
-		return fmt.Errorf("put raw: %w", err)
-	}
 	v, err := encodeRaw(raw)
 	if err != nil {
 		return fmt.Errorf("put raw %q: %w", key, err)
 	}
-	if err := b.Put(k, v); err != nil {
-		return fmt.Errorf("put raw %q: %w", key, err)
-	}
-	return nil
+	return t.put("put raw", bucketRaw, key, v)
 }
 
 func (t *tx) Raw(key string) ([]byte, error) {
-	b, err := t.bucket(bucketRaw)
-	if err != nil {
-		return nil, err
-	}
-	k, err := stringKey(key)
+	v, err := t.get(bucketRaw, key)
 	if err != nil {
 		return nil, fmt.Errorf("raw: %w", err)
 	}
-	v := b.Get(k)
 	if v == nil {
 		return nil, fmt.Errorf("raw %q: %w", key, ticket.ErrNotFound)
 	}
@@ -271,7 +254,7 @@ func (t *tx) ThreadTicket(messageID string) (uint64, error) {
 }
 
 func (t *tx) PutThread(messageID string, ticketID uint64) error {
-	return t.putID("put thread", bucketMsgID, messageID, ticketID)
+	return t.put("put thread", bucketMsgID, messageID, u64(ticketID))
 }
 
 func (t *tx) Seen(key string) (uint64, bool, error) {
@@ -283,79 +266,34 @@ func (t *tx) Seen(key string) (uint64, bool, error) {
 }
 
 func (t *tx) MarkSeen(key string, ticketID uint64) error {
-	return t.putID("mark seen", bucketSeen, key, ticketID)
+	return t.put("mark seen", bucketSeen, key, u64(ticketID))
 }
 
 func (t *tx) getID(bucket []byte, key string) (uint64, bool, error) {
-	b, err := t.bucket(bucket)
-	if err != nil {
+	v, err := t.get(bucket, key)
+	if err != nil || v == nil {
 		return 0, false, err
-	}
-	k, err := stringKey(key)
-	if err != nil {
-		return 0, false, err
-	}
-	v := b.Get(k)
-	if v == nil {
-		return 0, false, nil
 	}
 	id, err := decodeU64(v)
 	return id, err == nil, err
 }
 
-func (t *tx) putID(method string, bucket []byte, key string, id uint64) error {
-	b, err := t.writable(method, bucket)
-	if err != nil {
-		return err
-	}
-	k, err := stringKey(key)
-	if err != nil {
-		return fmt.Errorf("%s: %w", method, err)
-	}
-	if err := b.Put(k, u64(id)); err != nil {
-		return fmt.Errorf("%s %q: %w", method, key, err)
-	}
-	return nil
-}
-
 func (t *tx) Checkpoint(mailbox string) (mailer.Checkpoint, error) {
 	var c mailer.Checkpoint
-	b, err := t.bucket(bucketIntake)
-	if err != nil {
-		return c, err
-	}
-	k, err := stringKey(mailbox)
-	if err != nil {
-		return c, fmt.Errorf("checkpoint: %w", err)
-	}
-	if v := b.Get(k); v != nil {
-		if err := json.Unmarshal(v, &c); err != nil {
-			return c, fmt.Errorf("checkpoint %q: decode: %w", mailbox, err)
-		}
+	if err := t.getRecord("checkpoint", bucketIntake, mailbox, &c); err != nil {
+		return mailer.Checkpoint{}, err
 	}
 	return c, nil
 }
 
 func (t *tx) SetCheckpoint(mailbox string, c mailer.Checkpoint) error {
-	return t.putJSON("set checkpoint", bucketIntake, mailbox, c)
+	return t.putRecord("set checkpoint", bucketIntake, mailbox, &c)
 }
 
 func (t *tx) RateWindow(key string) (ticket.RateWindow, error) {
 	var w ticket.RateWindow
-	b, err := t.bucket(bucketAutoReply)
-	if err != nil {
-		return w, err
-	}
-	k, err := stringKey(key)
-	if err != nil {
-		return w, fmt.Errorf("rate window: %w", err)
-	}
-	v := b.Get(k)
-	if v == nil {
-		return w, nil
-	}
-	if err := json.Unmarshal(v, &w); err != nil {
-		return w, fmt.Errorf("rate window %q: decode: %w", key, err)
+	if err := t.getRecord("rate window", bucketAutoReply, key, &w); err != nil {
+		return ticket.RateWindow{}, err
 	}
 	return w, nil
 }
@@ -364,34 +302,78 @@ func (t *tx) RateWindow(key string) (ticket.RateWindow, error) {
 // hour has passed do not accumulate.
 func (t *tx) SetRateWindow(key string, w ticket.RateWindow) error {
 	if !w.Empty() {
-		return t.putJSON("set rate window", bucketAutoReply, key, w)
+		return t.putRecord("set rate window", bucketAutoReply, key, &w)
 	}
-	b, err := t.writable("set rate window", bucketAutoReply)
+	b, k, err := t.writableKey("set rate window", bucketAutoReply, key)
 	if err != nil {
 		return err
-	}
-	k, err := stringKey(key)
-	if err != nil {
-		return fmt.Errorf("set rate window: %w", err)
 	}
 	return b.Delete(k)
 }
 
-func (t *tx) putJSON(method string, bucket []byte, key string, val any) error {
-	b, err := t.writable(method, bucket)
+// The buckets keyed by a string (raw, msgid, seen, intake, autoreply) are
+// read and written through these, so that a key bbolt cannot take gives
+// the same error everywhere.
+
+// get returns the value under key in bucket, nil when there is none.
+func (t *tx) get(bucket []byte, key string) ([]byte, error) {
+	b, err := t.bucket(bucket)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	k, err := stringKey(key)
 	if err != nil {
-		return fmt.Errorf("%s: %w", method, err)
+		return nil, err
 	}
-	v, err := json.Marshal(val)
+	return b.Get(k), nil
+}
+
+// getRecord decodes the record under key into v, which it leaves as it is
+// when there is none; what names the record in errors.
+func (t *tx) getRecord(what string, bucket []byte, key string, v any) error {
+	data, err := t.get(bucket, key)
 	if err != nil {
-		return fmt.Errorf("%s %q: %w", method, key, err)
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if data == nil {
+		return nil
+	}
+	if err := decodeRecord(data, v); err != nil {
+		return fmt.Errorf("%s %q: decode: %w", what, key, err)
+	}
+	return nil
+}
+
+// writableKey returns bucket and key for a change, or an error naming
+// method.
+func (t *tx) writableKey(method string, bucket []byte, key string) (*bolt.Bucket, []byte, error) {
+	b, err := t.writable(method, bucket)
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := stringKey(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", method, err)
+	}
+	return b, k, nil
+}
+
+func (t *tx) put(method string, bucket []byte, key string, v []byte) error {
+	b, k, err := t.writableKey(method, bucket, key)
+	if err != nil {
+		return err
 	}
 	if err := b.Put(k, v); err != nil {
 		return fmt.Errorf("%s %q: %w", method, key, err)
 	}
 	return nil
+}
+
+// putRecord stores the JSON of the record v points to under key.
+func (t *tx) putRecord(method string, bucket []byte, key string, v any) error {
+	data, err := encodeRecord(v)
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", method, key, err)
+	}
+	return t.put(method, bucket, key, data)
 }
