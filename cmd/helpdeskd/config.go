@@ -66,7 +66,8 @@ type Config struct {
 	Metrics   MetricsConfig   `mapstructure:"metrics" yaml:"metrics"`
 	Engineers EngineersConfig `mapstructure:"engineers" yaml:"engineers"`
 	Trust     TrustConfig     `mapstructure:"trust" yaml:"trust"`
-	Admin     AdminConfig     `mapstructure:"admin" yaml:"admin"` // admin.go
+	Admin     AdminConfig     `mapstructure:"admin" yaml:"admin"`     // admin.go
+	Runtime   RuntimeConfig   `mapstructure:"runtime" yaml:"runtime"` // gotuning.go
 	// SLA (slaconfig.go): checked in this order, each using the ones before.
 	Calendars  Calendars  `mapstructure:"calendars" yaml:"calendars,omitempty"`
 	Plans      Plans      `mapstructure:"plans" yaml:"plans,omitempty"`
@@ -218,6 +219,7 @@ func Defaults() *Config {
 		Languages: LanguagesConfig{Default: "en"},
 		Log:       LogConfig{Level: "info", Format: "text"},
 		Metrics:   MetricsConfig{Listen: "127.0.0.1:9154"},
+		Runtime:   RuntimeConfig{GCPercent: defaultGCPercent},
 		Engineers: EngineersConfig{Members: []string{}, Notify: []string{}, ReopenWindow: 14 * 24 * time.Hour},
 	}
 }

@@ -35,6 +35,9 @@ type daemonOptions struct {
 	LogLevel  slog.Level
 	LogFormat string
 	levelVar  *slog.LevelVar
+	// Runtime, when set, tunes the Go runtime at start and reload
+	// (gotuning.go); nil leaves it alone, as in-process tests want.
+	Runtime *RuntimeConfig
 	// reload, when set, re-reads the configuration for SIGHUP and the
 	// admin API's reload (reload.go).
 	reload func() (daemonOptions, error)
@@ -100,6 +103,9 @@ func newDaemon(o daemonOptions) (*daemon, error) {
 	}
 	o.Logger = log
 	o.Store.Logger = log.With("component", "store")
+	if o.Runtime != nil {
+		applyRuntimeFromEnv(*o.Runtime, log)
+	}
 	db, err := store.Open(o.StorePath, o.Store)
 	if err != nil {
 		return nil, err

@@ -29,7 +29,7 @@ import (
 //     committed checkpoint, so nothing is read twice or skipped;
 //   - changed smtp settings restart the sender: a send in flight is
 //     finished first, the new sender starts by draining what is due;
-//   - log.level applies at once;
+//   - log.level and runtime (gotuning.go) apply at once;
 //   - store, metrics.listen, admin.socket, admin.listen and log.format
 //     need a restart: the reload reports them and keeps the old values.
 //
@@ -222,6 +222,10 @@ func (d *daemon) reload(next daemonOptions) (reloadReport, error) {
 	if d.admin != nil {
 		d.admin.setToken(next.Admin.Token)
 		cur.Admin.Token = next.Admin.Token
+	}
+	if next.Runtime != nil && (cur.Runtime == nil || *next.Runtime != *cur.Runtime) {
+		applyRuntimeFromEnv(*next.Runtime, d.log)
+		cur.Runtime = next.Runtime
 	}
 	if cur.levelVar != nil && next.LogLevel != cur.LogLevel {
 		cur.levelVar.Set(next.LogLevel)

@@ -105,7 +105,9 @@ func indentErrors(err error) string {
 
 // daemonOptions maps the validated configuration to each package's Options.
 func (c *Config) daemonOptions(log *slog.Logger) daemonOptions {
+	rt := c.Runtime
 	return daemonOptions{
+		Runtime:   &rt,
 		StorePath: c.Store.Path,
 		Store:     store.Options{LockTimeout: c.Store.LockTimeout},
 		Desk: ticket.Options{
