@@ -199,22 +199,33 @@ func listed[V any](m map[string]V) string {
 
 func (cs *Calendars) check(c *Config, p *problems) {
 	o := c.slaBuild(true)
-	for i, cc := range *cs {
-		key := fmt.Sprintf("calendars[%d]", i)
-		if !nameOK(p, key, cc.Name) {
-			continue
-		}
-		if _, dup := o.calendars[cc.Name]; dup {
-			p.add(key+".name", "%q is defined twice", cc.Name)
-			continue
-		}
+	namedEntries(p, "calendars", *cs, func(cc CalendarConfig) string { return cc.Name }, func(key string, cc CalendarConfig) {
 		if _, err := sla.Builtin(cc.Name, nil); err == nil {
 			p.add(key+".name", "%q is a built-in calendar; give yours another name, e.g. %q", cc.Name, cc.Name+"-custom")
-			continue
+			return
 		}
 		if cal, ok := buildCalendar(p, key, cc); ok {
 			o.calendars[cc.Name] = cal
 		}
+	})
+}
+
+// namedEntries calls each for the entries of a list section whose name is
+// valid and not taken by an entry before; key is "section[i]".
+func namedEntries[E any](p *problems, section string, list []E, name func(E) string, each func(key string, e E)) {
+	seen := map[string]bool{}
+	for i, e := range list {
+		key := fmt.Sprintf("%s[%d]", section, i)
+		n := name(e)
+		if !nameOK(p, key, n) {
+			continue
+		}
+		if seen[n] {
+			p.add(key+".name", "%q is defined twice", n)
+			continue
+		}
+		seen[n] = true
+		each(key, e)
 	}
 }
 
@@ -313,19 +324,11 @@ func buildCalendar(p *problems, key string, cc CalendarConfig) (*sla.Calendar, b
 
 func (ps *Plans) check(c *Config, p *problems) {
 	o := c.slaBuild(false)
-	for i, pc := range *ps {
-		key := fmt.Sprintf("plans[%d]", i)
-		if !nameOK(p, key, pc.Name) {
-			continue
-		}
-		if _, dup := o.plans[pc.Name]; dup {
-			p.add(key+".name", "%q is defined twice", pc.Name)
-			continue
-		}
+	namedEntries(p, "plans", *ps, func(pc PlanConfig) string { return pc.Name }, func(key string, pc PlanConfig) {
 		if plan, ok := buildPlan(p, key, pc, o); ok {
 			o.plans[pc.Name] = plan
 		}
-	}
+	})
 }
 
 func buildPlan(p *problems, key string, pc PlanConfig, o *slaObjects) (*sla.Plan, bool) {
@@ -415,21 +418,11 @@ func overlay(base, own TargetsConfig) TargetsConfig {
 func (as *Agreements) check(c *Config, p *problems) {
 	o := c.slaBuild(false)
 	o.agreements = nil
-	seen := map[string]bool{}
-	for i, ac := range *as {
-		key := fmt.Sprintf("agreements[%d]", i)
-		if !nameOK(p, key, ac.Name) {
-			continue
-		}
-		if seen[ac.Name] {
-			p.add(key+".name", "%q is defined twice", ac.Name)
-			continue
-		}
-		seen[ac.Name] = true
+	namedEntries(p, "agreements", *as, func(ac AgreementConfig) string { return ac.Name }, func(key string, ac AgreementConfig) {
 		if ag, ok := buildAgreement(p, key, ac, o); ok {
 			o.agreements = append(o.agreements, ag)
 		}
-	}
+	})
 }
 
 func buildAgreement(p *problems, key string, ac AgreementConfig, o *slaObjects) (*sla.Agreement, bool) {
