@@ -11,8 +11,12 @@ import (
 
 // Proactive notices (a maintenance window, a known outage) go from the
 // support address to the contacts of chosen agreements: one mail per
-// agreement (customer organisation), each recorded as a ticket of its own
-// so that the customer's replies thread to it like any case.
+// customer organisation, each recorded as a ticket of its own so that the
+// customer's replies thread to it like any case. An organisation is a
+// contact's mail domain — except at public mail providers, where each
+// address is its own — so a customer under two agreements, or named
+// twice, gets the notice once, and an agreement whose contacts are at two
+// companies (a reseller and its customer) reaches each on its own ticket.
 
 // Notice is a proactive notice's text.
 type Notice struct {
@@ -20,31 +24,67 @@ type Notice struct {
 	Body    string
 }
 
-// NoticeRecipients returns the lower-case contacts of ag; none means the
-// agreement gets no notice.
-func NoticeRecipients(ag *sla.Agreement) []string { return lowerAll(ag.Contacts) }
+// NoticeGroup is one customer organisation a notice goes to.
+type NoticeGroup struct {
+	// Organisation is the contacts' domain, or the address at a public
+	// mail provider.
+	Organisation string
+	// Agreement is the first of the chosen agreements that lists the
+	// organisation's contacts; the ticket is filed under it.
+	Agreement *sla.Agreement
+	To        []string // lower case, each once
+}
 
-// SendNotice opens one ticket per agreement that has contacts and queues
-// the notice to them, with the case tag in the subject. It returns the
-// tickets opened (the caller's transaction stores them).
-func (d *Desk) SendNotice(tx Tx, ags []*sla.Agreement, n Notice, now time.Time) ([]*Ticket, error) {
+// NoticeGroups groups the contacts of ags by organisation, in the order
+// the agreements and their contacts are given. Agreements without
+// contacts add nothing.
+func NoticeGroups(ags []*sla.Agreement) []NoticeGroup {
+	var groups []NoticeGroup
+	at := map[string]int{} // organisation → index in groups
+	seen := map[string]bool{}
+	for _, ag := range ags {
+		for _, a := range lowerAll(ag.Contacts) {
+			if seen[a] {
+				continue
+			}
+			seen[a] = true
+			org := domainOf(a)
+			if org == "" || freemail[org] {
+				org = a
+			}
+			i, ok := at[org]
+			if !ok {
+				i = len(groups)
+				at[org] = i
+				groups = append(groups, NoticeGroup{Organisation: org, Agreement: ag})
+			}
+			groups[i].To = append(groups[i].To, a)
+		}
+	}
+	return groups
+}
+
+// SendNotice opens one ticket per group and queues the notice to its
+// contacts, with the case tag in the subject. It returns the tickets
+// opened, in the order of groups.
+func (d *Desk) SendNotice(tx Tx, groups []NoticeGroup, n Notice, now time.Time) ([]*Ticket, error) {
 	if strings.TrimSpace(n.Subject) == "" || strings.TrimSpace(n.Body) == "" {
 		return nil, fmt.Errorf("notice: subject and body must not be empty")
 	}
 	var opened []*Ticket
-	for _, ag := range ags {
-		to := NoticeRecipients(ag)
+	for _, g := range groups {
+		ag, to := g.Agreement, g.To
 		if len(to) == 0 {
 			continue
 		}
 		id, err := tx.NextCaseNumber()
 		if err != nil {
-			return nil, fmt.Errorf("notice to %q: %w", ag.Name, err)
+			return nil, fmt.Errorf("notice to %s: %w", g.Organisation, err)
 		}
 		t := &Ticket{ID: id, Case: d.tagger.Case(id), Subject: n.Subject, Customer: to[0], Participants: to,
 			State: StatePending, Priority: DefaultPriority, Language: nonEmpty(ag.Language, d.o.DefaultLanguage),
 			Created: now, Updated: now, Agreement: ag.Name}
-		t.AddEvent(now, "created", "proactive notice to agreement "+ag.Name)
+		t.AddEvent(now, "created", "proactive notice to "+g.Organisation+" (agreement "+ag.Name+")")
 		msgID := d.newMessageID(t.Case)
 		subject := Tag(t.Case) + " " + n.Subject
 		out := &mailer.Outgoing{From: d.o.Support, Subject: subject, Text: n.Body, MessageID: msgID, Date: now,
@@ -54,7 +94,7 @@ func (d *Desk) SendNotice(tx Tx, ags []*sla.Agreement, n Notice, now time.Time) 
 		}
 		raw, err := mailer.Compose(out)
 		if err != nil {
-			return nil, fmt.Errorf("notice to %q: %w", ag.Name, err)
+			return nil, fmt.Errorf("notice to %s: %w", g.Organisation, err)
 		}
 		env := &mailer.Envelope{From: d.o.Support.Addr, To: to, Raw: raw, Purpose: "notice", Case: t.Case, MessageID: msgID, Created: now, NextAttempt: now}
 		if err := tx.PutTicket(t); err != nil {

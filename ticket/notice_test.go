@@ -8,13 +8,13 @@ import (
 	"github.com/helpdeskd/helpdeskd/ticket"
 )
 
-func TestNoticeOpensOneTicketPerAgreementAndRepliesThread(t *testing.T) {
+func TestNoticeOpensOneTicketPerOrganisationAndRepliesThread(t *testing.T) {
 	ag := hourBankAgreement(t) // contacts: boss@customer.example
 	none := &sla.Agreement{Name: "No contacts", Customers: []string{"other.example"}, Plan: ag.Plan}
 	f := newFixture(t, withHourBank(ag))
 	var opened []*ticket.Ticket
 	if err := f.db.Update(func(tx ticket.Tx) (err error) {
-		opened, err = f.desk.SendNotice(tx, []*sla.Agreement{ag, none}, ticket.Notice{Subject: "Maintenance Saturday 02:00–04:00", Body: "The portal is down for maintenance."}, f.clock.Now())
+		opened, err = f.desk.SendNotice(tx, ticket.NoticeGroups([]*sla.Agreement{ag, none}), ticket.Notice{Subject: "Maintenance Saturday 02:00–04:00", Body: "The portal is down for maintenance."}, f.clock.Now())
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -33,9 +33,33 @@ func TestNoticeOpensOneTicketPerAgreementAndRepliesThread(t *testing.T) {
 		t.Errorf("reply went to ticket %d (%s), want the notice's %d", dec.TicketID, dec.Action, opened[0].ID)
 	}
 	if err := f.db.Update(func(tx ticket.Tx) error {
-		_, err := f.desk.SendNotice(tx, []*sla.Agreement{ag}, ticket.Notice{Subject: " "}, f.clock.Now())
+		_, err := f.desk.SendNotice(tx, ticket.NoticeGroups([]*sla.Agreement{ag}), ticket.Notice{Subject: " "}, f.clock.Now())
 		return err
 	}); err == nil {
 		t.Error("a notice without subject and body was sent")
+	}
+}
+
+// One mail per customer organisation: contacts group by domain across the
+// chosen agreements, an address named twice gets one mail, and each
+// address at a public mail provider is an organisation of its own.
+func TestNoticeGroupsByOrganisation(t *testing.T) {
+	premium := &sla.Agreement{Name: "Premium", Contacts: []string{"Ops@Contoso.example", "cio@contoso.example"}}
+	standard := &sla.Agreement{Name: "Standard", Contacts: []string{"ops@contoso.example", "it@northwind.example"}}
+	reseller := &sla.Agreement{Name: "Reseller", Contacts: []string{"noc@reseller.example", "jane.doe@gmail.com", "john@gmail.com"}}
+	none := &sla.Agreement{Name: "None"}
+	var got []string
+	for _, g := range ticket.NoticeGroups([]*sla.Agreement{premium, none, standard, reseller}) {
+		got = append(got, g.Organisation+" ("+g.Agreement.Name+"): "+strings.Join(g.To, ","))
+	}
+	want := []string{
+		"contoso.example (Premium): ops@contoso.example,cio@contoso.example",
+		"northwind.example (Standard): it@northwind.example",
+		"reseller.example (Reseller): noc@reseller.example",
+		"jane.doe@gmail.com (Reseller): jane.doe@gmail.com",
+		"john@gmail.com (Reseller): john@gmail.com",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("groups:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -219,11 +219,11 @@ func TestAgreementCommandsThroughTheDaemon(t *testing.T) {
 	t.Run("notify_lists_then_delivers_one_mail_per_agreement", func(t *testing.T) {
 		args := []string{"notify", "--socket", socket, "-c", nowhere, "--all", "--subject", "Maintenance Saturday", "--body-file", notice}
 		out := mustCLI(t, append(args, "--dry-run")...)
-		if want := "Acme: boss@acme.test, ops@acme.test\nGlobex: it@globex.test\n"; out != want {
+		if want := "acme.test (Acme): boss@acme.test, ops@acme.test\nglobex.test (Globex): it@globex.test\n"; out != want {
 			t.Errorf("notify --dry-run listed\n%q, want\n%q", out, want)
 		}
 		out = mustCLI(t, args...)
-		for _, want := range []string{"queued HD-000002 to Acme\n", "queued HD-000003 to Globex\n", "queued through the admin socket at " + socket + "; the daemon is sending them\n"} {
+		for _, want := range []string{"queued HD-000002 to acme.test (Acme)\n", "queued HD-000003 to globex.test (Globex)\n", "queued through the admin socket at " + socket + "; the daemon is sending them\n"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("notify lacks %q:\n%s", want, out)
 			}
@@ -249,7 +249,7 @@ func TestAgreementCommandsThroughTheDaemon(t *testing.T) {
 		os.WriteFile(cfg, []byte(next), 0o600)
 		mustCLI(t, "reload", "--socket", socket)
 		out := mustCLI(t, "notify", "--socket", socket, "-c", nowhere, "--agreement", "Initech", "--subject", "s", "--body-file", notice, "--dry-run")
-		if out != "Initech: cto@initech.test\n" {
+		if out != "initech.test (Initech): cto@initech.test\n" {
 			t.Errorf("after the reload, notify --dry-run listed %q", out)
 		}
 	})
@@ -297,7 +297,7 @@ func TestAgreementCommandsThroughTheDaemon(t *testing.T) {
 			t.Errorf("report --send with the daemon stopped said\n%q, want\n%q", out, want)
 		}
 		out = mustCLI(t, "notify", "-c", cfg, "--agreement", "Initech", "--subject", "Welcome", "--body-file", notice)
-		if !strings.Contains(out, "queued HD-000004 to Initech\nqueued in the database file "+db+"; the daemon sends it when it starts\n") {
+		if !strings.Contains(out, "queued HD-000004 to initech.test (Initech)\nqueued in the database file "+db+"; the daemon sends it when it starts\n") {
 			t.Errorf("notify with the daemon stopped said:\n%s", out)
 		}
 		_, code := cliErr(t, "hours", "-c", cfg, "--agreement", "Nobody")

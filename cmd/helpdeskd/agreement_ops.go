@@ -305,20 +305,23 @@ type notifyReply struct {
 	Queued     []noticeQueued     `json:"queued"`
 }
 
+// noticeRecipients is one customer organisation (see ticket.NoticeGroups).
 type noticeRecipients struct {
-	Agreement string   `json:"agreement"`
-	To        []string `json:"to"`
+	Organisation string   `json:"organisation"`
+	Agreement    string   `json:"agreement"`
+	To           []string `json:"to"`
 }
 
 type noticeQueued struct {
-	Case      string   `json:"case"`
-	Agreement string   `json:"agreement"`
-	To        []string `json:"to"`
-	Outbox    uint64   `json:"outbox"`
+	Case         string   `json:"case"`
+	Organisation string   `json:"organisation"`
+	Agreement    string   `json:"agreement"`
+	To           []string `json:"to"`
+	Outbox       uint64   `json:"outbox"`
 }
 
 // notify sends a proactive notice through the desk: one ticket and one
-// mail per agreement.
+// mail per customer organisation.
 func (e *agreementEnv) notify(req notifyRequest, now time.Time) (*notifyReply, error) {
 	if req.All == (len(req.Agreements) > 0) {
 		return nil, requestErrorf(codeBadRequest, "name the agreements, or all of them, not both")
@@ -341,19 +344,18 @@ func (e *agreementEnv) notify(req notifyRequest, now time.Time) (*notifyReply, e
 		}
 	}
 	rep := &notifyReply{Recipients: []noticeRecipients{}, Queued: []noticeQueued{}}
-	var to []*sla.Agreement
-	for _, ag := range ags {
-		rcpt := ticket.NoticeRecipients(ag)
-		if len(rcpt) == 0 {
-			if !req.All {
+	if !req.All {
+		for _, ag := range ags {
+			if len(ag.Contacts) == 0 {
 				return nil, requestErrorf(codeNoRecipients, "agreement %q has no contacts; add contacts to it in the configuration", ag.Name)
 			}
-			continue
 		}
-		to = append(to, ag)
-		rep.Recipients = append(rep.Recipients, noticeRecipients{Agreement: ag.Name, To: rcpt})
 	}
-	if len(to) == 0 {
+	groups := ticket.NoticeGroups(ags)
+	for _, g := range groups {
+		rep.Recipients = append(rep.Recipients, noticeRecipients{Organisation: g.Organisation, Agreement: g.Agreement.Name, To: g.To})
+	}
+	if len(groups) == 0 {
 		return nil, requestErrorf(codeNoRecipients, "no agreement has contacts; add contacts to the agreements in the configuration")
 	}
 	if req.DryRun {
@@ -364,12 +366,12 @@ func (e *agreementEnv) notify(req notifyRequest, now time.Time) (*notifyReply, e
 	}
 	err := e.desk.Update(func(tx ticket.Tx) error {
 		qt := &queueingTx{Tx: tx}
-		opened, err := e.desk.SendNotice(qt, to, ticket.Notice{Subject: req.Subject, Body: req.Body}, now)
+		opened, err := e.desk.SendNotice(qt, groups, ticket.Notice{Subject: req.Subject, Body: req.Body}, now)
 		if err != nil {
 			return err
 		}
-		for _, t := range opened {
-			q := noticeQueued{Case: t.Case, Agreement: t.Agreement}
+		for i, t := range opened {
+			q := noticeQueued{Case: t.Case, Organisation: groups[i].Organisation, Agreement: t.Agreement}
 			for _, env := range qt.queued {
 				if env.Case == t.Case {
 					q.To, q.Outbox = env.To, env.ID

@@ -13,7 +13,8 @@ import (
 
 // The notify command mails a proactive notice (maintenance window, known
 // outage) to the contacts of one agreement or all: one mail and one
-// ticket per agreement, so that replies thread to it. It goes through the
+// ticket per customer organisation (ticket.NoticeGroups), so that replies
+// thread to it. It goes through the
 // running daemon (POST /v1/notify), which sends at once; with no daemon
 // running it queues the notice in the database file, and the daemon sends
 // it when it starts (agreement_client.go).
@@ -33,8 +34,9 @@ func newNotifyCmd() *cobra.Command {
 		Use:   "notify",
 		Short: "Mail a proactive notice to the contacts of an agreement, or of all",
 		Long: `notify sends a notice from the support address to every contact of the
-chosen agreements, one mail per agreement, each recorded as a ticket so
-that replies thread to it. --dry-run lists who would get it.
+chosen agreements, one mail per customer organisation (the contacts' mail
+domain; each address at a public mail provider), each recorded as a
+ticket so that replies thread to it. --dry-run lists who would get it.
 
 It goes through the running daemon's admin socket (found as for helpdeskd
 status), with the daemon's agreements as last reloaded, and the daemon
@@ -96,17 +98,17 @@ func runNotify(w io.Writer, f notifyFlags, now time.Time) error {
 	return nil
 }
 
-// printNotice lists the recipients per agreement and, unless it was a
+// printNotice lists the recipients per organisation and, unless it was a
 // dry run, the cases opened and where the mail was queued.
 func printNotice(w io.Writer, rep *notifyReply, place deskPlace) {
 	for _, r := range rep.Recipients {
-		fmt.Fprintf(w, "%s: %s\n", r.Agreement, strings.Join(r.To, ", "))
+		fmt.Fprintf(w, "%s (%s): %s\n", r.Organisation, r.Agreement, strings.Join(r.To, ", "))
 	}
 	if len(rep.Queued) == 0 {
 		return
 	}
 	for _, q := range rep.Queued {
-		fmt.Fprintf(w, "queued %s to %s\n", q.Case, q.Agreement)
+		fmt.Fprintf(w, "queued %s to %s (%s)\n", q.Case, q.Organisation, q.Agreement)
 	}
 	it := "it"
 	if len(rep.Queued) > 1 {

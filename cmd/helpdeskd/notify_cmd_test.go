@@ -24,7 +24,7 @@ func TestNotifyCommand(t *testing.T) {
 	if err := runNotify(&out, f, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if out.String() != "Telekompetanse: drift@telekompetanse.no\n" {
+	if out.String() != "telekompetanse.no (Telekompetanse): drift@telekompetanse.no\n" {
 		t.Errorf("--all --dry-run listed %q, want the one agreement with contacts", out.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "hd.db")); err == nil {
@@ -36,7 +36,7 @@ func TestNotifyCommand(t *testing.T) {
 	if err := runNotify(&out, f, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "queued HD-000001 to Telekompetanse") {
+	if !strings.Contains(out.String(), "queued HD-000001 to telekompetanse.no (Telekompetanse)") {
 		t.Errorf("notify printed %q", out.String())
 	}
 	db, err := openOffline(filepath.Join(dir, "hd.db"))
