@@ -21,6 +21,11 @@ import (
 //go:embed */*.html
 var htmlFiles embed.FS
 
+// htmlStyle defines the "style" template every HTML template includes.
+//
+//go:embed style.html
+var htmlStyle string
+
 // htmlSet is every parsed HTML template, keyed by language and then by
 // name; like set, built once, and a template that does not parse is
 // reported by every RenderHTML call (and by the tests).
@@ -46,7 +51,10 @@ func loadHTML() htmlSet {
 			s.err = errors.Join(s.err, err)
 			continue
 		}
-		t, err := template.New(p).Option("missingkey=error").Parse(string(src))
+		t, err := template.New(p).Option("missingkey=error").Parse(htmlStyle)
+		if err == nil {
+			t, err = t.Parse(string(src))
+		}
 		if err != nil {
 			s.err = errors.Join(s.err, fmt.Errorf("templates: %s: %w", p, err))
 			continue
