@@ -73,18 +73,20 @@ func (a *adminServer) hours(w http.ResponseWriter, r *http.Request) {
 }
 
 // agreementReport is GET /v1/agreement-report?agreement=&period=&format=:
-// format json (default) is agreementReportReply; text is what `helpdeskd
-// report --agreement … --print` prints; csv is the attachment.
+// format json (default) is agreementReportReply, with its HTML page when
+// html=1; text is what `helpdeskd report --agreement … --print` prints;
+// csv is the attachment; html the HTML part as a page.
 func (a *adminServer) agreementReport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	format := q.Get("format")
 	switch format {
-	case "", "json", "text", "csv":
+	case "", "json", "text", "csv", "html":
 	default:
-		writeOpError(w, requestErrorf(codeBadRequest, "format=%q is not one of json, text, csv", format))
+		writeOpError(w, requestErrorf(codeBadRequest, "format=%q is not one of json, text, csv, html", format))
 		return
 	}
-	rep, err := a.d.agreementEnv().agreementReport(q.Get("agreement"), q.Get("period"))
+	html := format == "html" || q.Get("html") == "1"
+	rep, err := a.d.agreementEnv().agreementReport(q.Get("agreement"), q.Get("period"), html)
 	if err != nil {
 		writeOpError(w, err)
 		return
@@ -97,6 +99,9 @@ func (a *adminServer) agreementReport(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", rep.Filename))
 		w.Write([]byte(rep.CSV))
+	case "html":
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(rep.HTML))
 	default:
 		writeJSON(w, http.StatusOK, rep)
 	}

@@ -189,6 +189,17 @@ func TestAgreementCommandsThroughTheDaemon(t *testing.T) {
 		if !strings.HasPrefix(csv, "section,key,value\n") || !strings.HasSuffix(printOut, csv) {
 			t.Errorf("--print --csv is not the attachment:\n%s", csv)
 		}
+		page := mustCLI(t, "report", "--socket", socket, "-c", nowhere, "--agreement", "Acme", "--period", month, "--print", "--html")
+		resp, err = newSocketClient(socket).do(context.Background(), http.MethodGet, "/v1/agreement-report?agreement=Acme&format=html&period="+month, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		html, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.HasPrefix(page, "<!DOCTYPE html>") || !strings.Contains(page, "data:image/png;base64,") || string(html) != page ||
+			resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Errorf("--print --html through the daemon (%.200s) and format=html (%s, %.200s) differ or are no page", page, resp.Header.Get("Content-Type"), html)
+		}
 	})
 
 	t.Run("report_send_delivers_and_sends_again_when_asked_again", func(t *testing.T) {

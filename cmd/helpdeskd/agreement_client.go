@@ -205,8 +205,11 @@ func (c *adminClient) hours(ctx context.Context, agreement, period string, at ti
 	return r.use(), nil
 }
 
-func (c *adminClient) agreementReport(ctx context.Context, agreement, period string) (*agreementReportReply, error) {
+func (c *adminClient) agreementReport(ctx context.Context, agreement, period string, html bool) (*agreementReportReply, error) {
 	v := url.Values{"agreement": {agreement}, "period": {period}}
+	if html {
+		v.Set("html", "1")
+	}
 	r := &agreementReportReply{}
 	if err := c.get(ctx, "/v1/agreement-report?"+v.Encode(), r); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"slices"
@@ -190,18 +191,22 @@ func (r hoursReply) use() ticket.HourUse {
 // the contacts would get it (subject, text, CSV attachment) and the
 // figures it was made from.
 type agreementReportReply struct {
-	Agreement string                  `json:"agreement"`
-	Period    string                  `json:"period"`
-	Language  string                  `json:"language"`
-	Subject   string                  `json:"subject"`
-	Body      string                  `json:"body"`
-	Filename  string                  `json:"filename"`
-	CSV       string                  `json:"csv"`
-	Report    *ticket.AgreementReport `json:"report"`
+	Agreement string `json:"agreement"`
+	Period    string `json:"period"`
+	Language  string `json:"language"`
+	Subject   string `json:"subject"`
+	Body      string `json:"body"`
+	Filename  string `json:"filename"`
+	CSV       string `json:"csv"`
+	// HTML, when asked for, is the report's HTML part as a page of its
+	// own: its chart inline as a data: URI, so that a browser shows it.
+	HTML   string                  `json:"html,omitempty"`
+	Report *ticket.AgreementReport `json:"report"`
 }
 
-// agreementReport renders an agreement's report for a period.
-func (e *agreementEnv) agreementReport(name, label string) (*agreementReportReply, error) {
+// agreementReport renders an agreement's report for a period, with its
+// HTML part when html is set.
+func (e *agreementEnv) agreementReport(name, label string, html bool) (*agreementReportReply, error) {
 	ag, err := e.agreement(name)
 	if err != nil {
 		return nil, err
@@ -221,10 +226,27 @@ func (e *agreementEnv) agreementReport(name, label string) (*agreementReportRepl
 	if err != nil {
 		return nil, err
 	}
-	return &agreementReportReply{
+	reply := &agreementReportReply{
 		Agreement: ag.Name, Period: rep.Label, Language: lang, Subject: text.Subject, Body: text.Body,
 		Filename: reportFileName(rep), CSV: string(csv), Report: rep,
-	}, nil
+	}
+	if html {
+		page, inline, err := ticket.RenderReportHTML(rep, lang, e.opts.Support.Name)
+		if err != nil {
+			return nil, err
+		}
+		reply.HTML = inlineImages(page, inline)
+	}
+	return reply, nil
+}
+
+// inlineImages replaces an HTML part's cid: references, which only a mail
+// client resolves, by data: URIs of the parts they name.
+func inlineImages(page string, parts []mailer.OutAttachment) string {
+	for _, p := range parts {
+		page = strings.ReplaceAll(page, "cid:"+p.ContentID, "data:"+p.ContentType+";base64,"+base64.StdEncoding.EncodeToString(p.Data))
+	}
+	return page
 }
 
 // reportSendRequest is the body of POST /v1/agreement-report/send. Force

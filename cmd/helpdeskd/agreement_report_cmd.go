@@ -25,6 +25,8 @@ type agreementReportFlags struct {
 	verbose           bool
 	// json and csv are the report command's own --json and --csv.
 	json, csv bool
+	// html prints the HTML part as a page of its own (--html).
+	html bool
 }
 
 // agreementReportHelp is the report command's help on agreement reports.
@@ -32,8 +34,9 @@ const agreementReportHelp = `
 
 With --agreement, report shows or sends an agreement's periodic report
 instead: --print previews the mail (in the agreement's language) and its
-CSV attachment (--csv: only the CSV; --json: everything, with the
-figures); --send queues it to the agreement's report recipients again,
+CSV attachment (--csv: only the CSV; --html: the HTML part with its chart,
+a page to open in a browser, whether or not reports.html sends it;
+--json: everything, with the figures); --send queues it to the agreement's report recipients again,
 whether or not it went out before. Both go through the running daemon
 (its current agreements; it sends at once); with no daemon running they
 work on store.path with the configuration's agreements (a queued report
@@ -47,6 +50,7 @@ func (f *agreementReportFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.agreement, "agreement", "", "agreement report: the agreement's name, as in the configuration")
 	cmd.Flags().StringVar(&f.period, "period", "", "agreement report: the period, 2026-03, 2026-Q3 or 2026 (required with --agreement)")
 	cmd.Flags().BoolVar(&f.print, "print", false, "agreement report: print the mail's text and CSV attachment")
+	cmd.Flags().BoolVar(&f.html, "html", false, "agreement report with --print: print the HTML part as a page, chart inline (e.g. > report.html)")
 	cmd.Flags().BoolVar(&f.send, "send", false, "agreement report: queue the report mail to the agreement's report recipients again (through the daemon; with it stopped, in store.path)")
 	registerVerbose(cmd, &f.verbose)
 }
@@ -60,6 +64,9 @@ func runAgreementReport(cmd *cobra.Command, ac adminFlags, file string, f agreem
 	}
 	if f.print == f.send {
 		return usageError("--agreement needs one of --print (preview the report) and --send (queue it to the contacts)")
+	}
+	if f.html && !f.print {
+		return usageError("--html goes with --print: it previews the report's HTML part")
 	}
 	ctx := cmd.Context()
 	if ctx == nil {
@@ -83,8 +90,8 @@ func runAgreementReport(cmd *cobra.Command, ac adminFlags, file string, f agreem
 	}
 	var rep *agreementReportReply
 	_, err := t.run(ctx, false,
-		func(c *adminClient) (err error) { rep, err = c.agreementReport(ctx, f.agreement, f.period); return err },
-		func(env *agreementEnv) (err error) { rep, err = env.agreementReport(f.agreement, f.period); return err })
+		func(c *adminClient) (err error) { rep, err = c.agreementReport(ctx, f.agreement, f.period, f.html); return err },
+		func(env *agreementEnv) (err error) { rep, err = env.agreementReport(f.agreement, f.period, f.html); return err })
 	if err != nil {
 		return cliError(err)
 	}
@@ -93,6 +100,9 @@ func runAgreementReport(cmd *cobra.Command, ac adminFlags, file string, f agreem
 		return printJSON(w, rep)
 	case f.csv:
 		_, err := io.WriteString(w, rep.CSV)
+		return err
+	case f.html:
+		_, err := io.WriteString(w, rep.HTML)
 		return err
 	}
 	printAgreementReport(w, rep)

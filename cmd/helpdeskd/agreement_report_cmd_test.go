@@ -41,10 +41,24 @@ func TestReportAgreementPrint(t *testing.T) {
 			t.Errorf("report --print lacks %q:\n%s", want, out)
 		}
 	}
+	// --html: the HTML part as a page, the chart inline for a browser.
+	page, err := run("--agreement", "Trinax Alert!", "--period", "2026-Q4", "--print", "--html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<!DOCTYPE html>", `<html lang="sv">`, `src="data:image/png;base64,iVBORw0KGgo`, "Växeln tappar samtal"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report --print --html lacks %q:\n%.600s", want, page)
+		}
+	}
+	if strings.Contains(page, "cid:") {
+		t.Errorf("report --print --html still refers to cid: parts, which a browser cannot show")
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"--agreement", "Trinax Alert!", "--period", "2026-Q4", "--send", "--html"}, "--html goes with --print"},
 		{[]string{"--agreement", "Trinax Alert!", "--print"}, "--period is required"},
 		{[]string{"--agreement", "Trinax Alert!", "--period", "2026-Q4"}, "needs one of --print"},
 		{[]string{"--agreement", "Nobody", "--period", "2026-Q4", "--print"}, `no agreement "Nobody"`},
