@@ -40,7 +40,7 @@ import (
 //	POST /v1/reload               reloadReport
 //	GET  /v1/report?customer=&from=&to=   report (report_cmd.go)
 //	GET  /v1/hours?agreement=&period=&at=   hoursReply (admin_agreements.go)
-//	GET  /v1/agreement-report?agreement=&period=&format=json|text|csv   agreementReportReply
+//	GET  /v1/agreement-report?agreement=&period=&format=json|text|csv|html[&html=1]   agreementReportReply
 //	POST /v1/agreement-report/send  reportSendRequest → reportSendReply
 //	POST /v1/notify               notifyRequest → notifyReply
 //
