@@ -90,8 +90,14 @@ func runAgreementReport(cmd *cobra.Command, ac adminFlags, file string, f agreem
 	}
 	var rep *agreementReportReply
 	_, err := t.run(ctx, false,
-		func(c *adminClient) (err error) { rep, err = c.agreementReport(ctx, f.agreement, f.period, f.html); return err },
-		func(env *agreementEnv) (err error) { rep, err = env.agreementReport(f.agreement, f.period, f.html); return err })
+		func(c *adminClient) (err error) {
+			rep, err = c.agreementReport(ctx, f.agreement, f.period, f.html)
+			return err
+		},
+		func(env *agreementEnv) (err error) {
+			rep, err = env.agreementReport(f.agreement, f.period, f.html)
+			return err
+		})
 	if err != nil {
 		return cliError(err)
 	}
