@@ -30,6 +30,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/helpdeskd/helpdeskd/mailer"
 )
 
 const (
@@ -711,9 +713,92 @@ func TestE2E(t *testing.T) {
 		t.Logf("acks delivered twice with the same Message-ID (kill between 250 and commit): %d", resent)
 	})
 
+	t.Run("agreement_report_and_notice_through_postfix", func(t *testing.T) {
+		// A reload adds an agreement for the customer, with HTML reports.
+		extra := `plans:
+  - {name: e2e, calendar: 24x7, priorities: {all: {first_response: 8h}}}
+agreements:
+  - name: E2E Customer
+    customers: [customer.test]
+    plan: e2e
+    contacts: [` + e2eCustomer + `]
+    reports: {every: [month], html: true}
+`
+		if got := env.config(t, dir, extra); got != cfg {
+			t.Fatalf("config written to %s, want %s", got, cfg)
+		}
+		if out, err := exec.Command(env.bin, "reload", "-c", cfg).CombinedOutput(); err != nil {
+			t.Fatalf("helpdeskd reload: %v\n%s", err, out)
+		}
+
+		// The report, sent again by hand, arrives with text, HTML, its
+		// chart and the CSV, as Postfix and Dovecot pass them on.
+		var sent reportSendReply
+		month := time.Now().Format("2006-01")
+		p.cli(t, &sent, "report", "--agreement", "E2E Customer", "--period", month, "--send")
+		if !sent.Sent || !slices.Equal(sent.To, []string{e2eCustomer}) {
+			t.Fatalf("report --send = %+v, want it queued to %s", sent, e2eCustomer)
+		}
+		report := inbox.waitSubject(t, "Support report "+month, 20*time.Second)
+		m := mailer.Parse(inbox.raw(t, report.UID))
+		var parts []string
+		for _, a := range m.Attachments {
+			parts = append(parts, a.ContentType)
+		}
+		if !slices.Equal(parts, []string{"image/png", "text/csv"}) || !strings.Contains(m.Text, "E2E Customer") || !bytes.Contains(inbox.raw(t, report.UID), []byte("Content-Type: text/html")) {
+			t.Errorf("report mail: parts %v, text %.120q; want text, HTML, the chart and the CSV", parts, m.Text)
+		}
+
+		// A notice opens a ticket; the customer's answer threads to it.
+		body := filepath.Join(dir, "notice.txt")
+		if err := os.WriteFile(body, []byte("The portal is down for maintenance on Saturday 02:00-04:00.\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var nr notifyReply
+		p.cli(t, &nr, "notify", "--agreement", "E2E Customer", "--subject", "Maintenance Saturday", "--body-file", body)
+		if len(nr.Queued) != 1 {
+			t.Fatalf("notify queued %+v, want one notice", nr.Queued)
+		}
+		notice := inbox.waitSubject(t, "["+"#"+nr.Queued[0].Case+"] Maintenance Saturday", 20*time.Second)
+		sendOne(t, customerMailE2E("Re: Maintenance Saturday", id("notice-answer"), "In-Reply-To: <"+notice.MessageID+">"))
+		var det ticketDetail
+		waitUntil(t, "the answer in the notice's ticket", 20*time.Second, func() bool {
+			p.cli(t, &det, "tickets", "show", nr.Queued[0].Case)
+			return det.Ticket.MessageCount >= 2
+		})
+	})
+
 	t.Run("sigterm_exits_cleanly", func(t *testing.T) {
 		p.term(t)
 	})
+}
+
+// waitSubject polls until a mail whose subject contains s is in the
+// mailbox, and returns it.
+func (m *mailbox) waitSubject(t *testing.T, s string, limit time.Duration) seenMail {
+	t.Helper()
+	var got seenMail
+	waitUntil(t, "a mail "+strconv.Quote(s)+" in the mailbox", limit, func() bool {
+		m.poll(t)
+		for _, x := range m.all() {
+			if strings.Contains(x.Subject, s) {
+				got = x
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+// raw fetches a mail's bytes.
+func (m *mailbox) raw(t *testing.T, uid imap.UID) []byte {
+	t.Helper()
+	bufs, err := m.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{{}}}).Collect()
+	if err != nil || len(bufs) != 1 || len(bufs[0].BodySection) != 1 {
+		t.Fatalf("IMAP FETCH of UID %d: %d mails, %v", uid, len(bufs), err)
+	}
+	return bufs[0].BodySection[0].Bytes
 }
 
 // TestE2ELoad: 1,000 customer mails through Postfix, each ticketed and
