@@ -159,14 +159,18 @@ func BenchmarkScheduler(b *testing.B) {
 	copyFile(b, cached, work)
 	ags := benchPlan(b)
 	quiet := slog.New(slog.DiscardHandler)
-	// The daemon runs the collector at runtime.gc_percent, 400 by default
-	// (cmd/helpdeskd/gotuning.go); so does the benchmark, unless GOGC is
-	// set to compare (GOGC=100: about 25 % more CPU per deadline).
+	// The daemon runs the collector at runtime.gc_percent 400 with a
+	// runtime.memory_limit of 64 MiB by default (cmd/helpdeskd/gotuning.go);
+	// so does the benchmark, unless GOGC or GOMEMLIMIT is set to compare
+	// (GOGC=100: about 25 % more CPU per deadline).
 	gogc := 400
 	if v, err := strconv.Atoi(os.Getenv("GOGC")); err == nil {
 		gogc = v
 	} else {
 		defer debug.SetGCPercent(debug.SetGCPercent(gogc))
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(64 << 20))
 	}
 	runtime.GC()
 
@@ -233,7 +237,8 @@ func BenchmarkScheduler(b *testing.B) {
 	b.ReportMetric(float64(opened.Microseconds())/1000, "open-ms")
 	b.ReportMetric(float64((startup-opened).Microseconds())/1000, "first-due-ms")
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MB")
-	// What the heap took from the system at its largest while handling.
+	// What the heap took from the system at its largest while handling
+	// (released memory included).
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.HeapSys)/(1<<20), "heap-sys-MB")
 	b.ReportMetric(float64(gogc), "gogc")

@@ -219,7 +219,7 @@ func Defaults() *Config {
 		Languages: LanguagesConfig{Default: "en"},
 		Log:       LogConfig{Level: "info", Format: "text"},
 		Metrics:   MetricsConfig{Listen: "127.0.0.1:9154"},
-		Runtime:   RuntimeConfig{GCPercent: defaultGCPercent},
+		Runtime:   RuntimeConfig{GCPercent: defaultGCPercent, MemoryLimit: defaultMemoryLimit},
 		Engineers: EngineersConfig{Members: []string{}, Notify: []string{}, ReopenWindow: 14 * 24 * time.Hour},
 	}
 }
