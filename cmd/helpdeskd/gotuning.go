@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"runtime/debug"
+	"strings"
 )
 
 // The Go runtime's garbage collector. helpdeskd keeps little in memory (a
@@ -50,17 +51,17 @@ func (r *RuntimeConfig) check(_ *Config, p *problems) {
 	}
 }
 
-// gcSettings is what applyRuntime set, for reload to compare and the log.
+// gcSettings is what the configuration and environment ask of the
+// runtime.
 type gcSettings struct {
-	GCPercent   int    // -1 when GOGC comes from the environment
-	MemoryLimit int64  // 0: none; -1 when GOMEMLIMIT comes from the environment
+	GCPercent   int    // to set; -1: leave it, GOGC comes from the environment
+	MemoryLimit int64  // to set (math.MaxInt64: none); -1: leave it, GOMEMLIMIT decides
 	Source      string // what decided, for the log
 }
 
-// applyRuntime sets the collector's target and memory limit from r,
-// leaving either alone when its environment variable is set; getenv is
-// os.Getenv outside tests.
-func applyRuntime(r RuntimeConfig, getenv func(string) string, log *slog.Logger) gcSettings {
+// runtimeSettings works out gcSettings from r and the environment
+// (getenv is os.Getenv outside tests).
+func runtimeSettings(r RuntimeConfig, getenv func(string) string) gcSettings {
 	s := gcSettings{GCPercent: -1, MemoryLimit: -1}
 	var from []string
 	if v := getenv("GOGC"); v != "" {
@@ -70,30 +71,34 @@ func applyRuntime(r RuntimeConfig, getenv func(string) string, log *slog.Logger)
 		if s.GCPercent == 0 {
 			s.GCPercent = defaultGCPercent
 		}
-		debug.SetGCPercent(s.GCPercent)
 		from = append(from, fmt.Sprintf("gc_percent %d", s.GCPercent))
 	}
-	if v := getenv("GOMEMLIMIT"); v != "" {
+	switch v := getenv("GOMEMLIMIT"); {
+	case v != "":
 		from = append(from, "GOMEMLIMIT="+v+" from the environment")
-	} else {
+	case r.MemoryLimit > 0:
 		s.MemoryLimit = int64(r.MemoryLimit)
-		limit := s.MemoryLimit
-		if limit == 0 {
-			limit = math.MaxInt64 // no limit, which is also Go's default
-		}
-		debug.SetMemoryLimit(limit)
-		if s.MemoryLimit > 0 {
-			from = append(from, "memory_limit "+r.MemoryLimit.String())
-		}
+		from = append(from, "memory_limit "+r.MemoryLimit.String())
+	default:
+		s.MemoryLimit = math.MaxInt64 // no limit, which is also Go's default
+		from = append(from, "no memory_limit")
 	}
-	s.Source = fmt.Sprint(from)
+	s.Source = strings.Join(from, ", ")
+	return s
+}
+
+// applyRuntimeFromEnv sets the collector's target and memory limit from r,
+// leaving either alone when its environment variable is set.
+func applyRuntimeFromEnv(r RuntimeConfig, log *slog.Logger) gcSettings {
+	s := runtimeSettings(r, os.Getenv)
+	if s.GCPercent >= 0 {
+		debug.SetGCPercent(s.GCPercent)
+	}
+	if s.MemoryLimit >= 0 {
+		debug.SetMemoryLimit(s.MemoryLimit)
+	}
 	if log != nil {
 		log.Info("go runtime tuned", "gc", s.Source)
 	}
 	return s
-}
-
-// applyRuntimeFromEnv is applyRuntime with the process environment.
-func applyRuntimeFromEnv(r RuntimeConfig, log *slog.Logger) gcSettings {
-	return applyRuntime(r, os.Getenv, log)
 }

@@ -2,44 +2,30 @@ package main
 
 import (
 	"math"
-	"runtime/debug"
 	"strings"
 	"testing"
 )
 
-// restoreRuntime puts the test process's collector settings back.
-func restoreRuntime(t *testing.T) {
-	gc := debug.SetGCPercent(100)
-	limit := debug.SetMemoryLimit(-1)
-	t.Cleanup(func() {
-		debug.SetGCPercent(gc)
-		debug.SetMemoryLimit(limit)
-	})
-}
-
-func TestApplyRuntime(t *testing.T) {
+func TestRuntimeSettings(t *testing.T) {
 	tests := []struct {
 		name      string
 		cfg       RuntimeConfig
 		env       map[string]string
-		wantGC    int   // what the runtime has after
-		wantLimit int64 // what the runtime has after
+		wantGC    int   // -1: left alone
+		wantLimit int64 // -1: left alone
 		wantLog   string
 	}{
-		{"default: gc 400, no limit", RuntimeConfig{}, nil, 400, math.MaxInt64, "gc_percent 400"},
-		{"configured", RuntimeConfig{GCPercent: 200, MemoryLimit: 256 * MiB}, nil, 200, 256 << 20, "gc_percent 200 memory_limit 256MiB"},
-		{"GOGC in the environment wins", RuntimeConfig{GCPercent: 200}, map[string]string{"GOGC": "150"}, 100, math.MaxInt64, "GOGC=150 from the environment"},
-		{"GOMEMLIMIT in the environment wins", RuntimeConfig{MemoryLimit: 256 * MiB}, map[string]string{"GOMEMLIMIT": "1GiB"}, 400, math.MaxInt64, "GOMEMLIMIT=1GiB from the environment"},
+		{"defaults of the configuration", RuntimeConfig{GCPercent: defaultGCPercent, MemoryLimit: defaultMemoryLimit}, nil, 400, 64 << 20, "gc_percent 400, memory_limit 64MiB"},
+		{"zero values: gc 400, no limit", RuntimeConfig{}, nil, 400, math.MaxInt64, "gc_percent 400, no memory_limit"},
+		{"configured", RuntimeConfig{GCPercent: 200, MemoryLimit: 256 * MiB}, nil, 200, 256 << 20, "gc_percent 200, memory_limit 256MiB"},
+		{"GOGC in the environment wins", RuntimeConfig{GCPercent: 200}, map[string]string{"GOGC": "150"}, -1, math.MaxInt64, "GOGC=150 from the environment"},
+		{"GOMEMLIMIT in the environment wins", RuntimeConfig{MemoryLimit: 256 * MiB}, map[string]string{"GOMEMLIMIT": "1GiB"}, 400, -1, "GOMEMLIMIT=1GiB from the environment"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			restoreRuntime(t) // GC 100, no limit: what "left alone" shows
-			s := applyRuntime(tt.cfg, func(k string) string { return tt.env[k] }, nil)
-			if got := debug.SetGCPercent(-1); got != tt.wantGC {
-				t.Errorf("GC percent %d, want %d", got, tt.wantGC)
-			}
-			if got := debug.SetMemoryLimit(-1); got != tt.wantLimit {
-				t.Errorf("memory limit %d, want %d", got, tt.wantLimit)
+			s := runtimeSettings(tt.cfg, func(k string) string { return tt.env[k] })
+			if s.GCPercent != tt.wantGC || s.MemoryLimit != tt.wantLimit {
+				t.Errorf("GC percent %d, memory limit %d; want %d, %d", s.GCPercent, s.MemoryLimit, tt.wantGC, tt.wantLimit)
 			}
 			if !strings.Contains(s.Source, tt.wantLog) {
 				t.Errorf("source %q lacks %q", s.Source, tt.wantLog)
