@@ -181,7 +181,12 @@ func TestIntakeResumesFromCheckpoint(t *testing.T) {
 	appendMail(t, srv, testMail(2))
 
 	first := startIntake(t, srv.Addr(), cps, nil)
-	waitFor(t, "the first two mails", func() bool { return len(first.rec.uids()) == 2 })
+	// Both mails, and the end of the first scan recorded: a batch of no
+	// mails moves the checkpoint, which a restart would otherwise make.
+	waitFor(t, "the first two mails and the scan's end", func() bool {
+		cp, _ := cps.Checkpoint("INBOX")
+		return len(first.rec.uids()) == 2 && cp.LastUID == 2 && !cp.Scanning
+	})
 	first.stop(t)
 
 	t.Run("nothing_new_calls_no_handler", func(t *testing.T) {
