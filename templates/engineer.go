@@ -12,6 +12,9 @@ type Notify struct {
 	Priority           int
 	State              string
 	ResponseBy         string // the first-response promise, "" when none
+	// HourBank is the agreement's hour bank in the current period; nil
+	// without one.
+	HourBank           *HourBalance
 	Participants       []string
 	Text               string // the customer's text
 	Attachments        []string
@@ -59,4 +62,14 @@ type Resolved struct {
 	CustomerName       string
 	SupportName        string
 	ReopenDays         int
+}
+
+// HourBalance is an hour bank's state in a period, for engineers.
+type HourBalance struct {
+	// Period is the period's label: "2026-Q4", "2026-03", "2026".
+	Period string
+	// Allowance (with any hours carried in), Used, Remaining and Overage
+	// are preformatted durations ("15h", "12h30m"); Overage is "" when
+	// there is none.
+	Allowance, Used, Remaining, Overage string
 }

@@ -9,6 +9,7 @@ func init() {
 				Case: "HD-000042", Tag: "[#HD-000042]", Subject: "Printer prints blank pages", New: true,
 				CustomerName: "Kari Nordmann", CustomerAddr: "kari@customer.example", Kind: "auto-reply",
 				Agreement: "Jotron", Priority: 2, State: "new", ResponseBy: "Monday 4 January 2027 10:30 CET",
+				HourBank:     &HourBalance{Period: "2026-Q4", Allowance: "15h", Used: "16h30m", Remaining: "0m", Overage: "1h30m"},
 				Participants: []string{"kari@customer.example", "ola@customer.example"},
 				Text:         "The printer on floor 3 prints blank pages.", Attachments: []string{"photo.jpg"},
 				SkippedAttachments: []string{"video.mp4: too large to pass on"}, Marker: marker, CommandHelp: help,

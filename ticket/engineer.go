@@ -224,8 +224,14 @@ func (d *Desk) applyCommands(tx Tx, t *Ticket, cmds []Command, eng Engineer, now
 			t.AddEvent(now, "assigned", t.Assignee+" by "+eng.Name)
 			done = append(done, "assigned to "+t.Assignee)
 		case "time":
-			t.TimeLog = append(t.TimeLog, TimeEntry{At: now, Engineer: eng.Name, Minutes: int(c.Minutes / time.Minute)})
+			e := TimeEntry{At: now, Engineer: eng.Name, Minutes: int(c.Minutes / time.Minute)}
+			t.TimeLog = append(t.TimeLog, e)
 			t.AddEvent(now, "time", fmt.Sprintf("%s by %s", c.Minutes, eng.Name))
+			if ag := d.agreementNamed(t.Agreement); ag != nil && ag.HourBank.Per != "" {
+				if err := countTime(tx, ag, t, e); err != nil {
+					return nil, nil, err
+				}
+			}
 			done = append(done, "logged "+formatWork(c.Minutes))
 			if bank, err := d.afterTimeLogged(tx, t, now); err != nil {
 				return nil, nil, err

@@ -115,44 +115,87 @@ func hourUse(tx Tx, ag *sla.Agreement, start, end time.Time, cur *Ticket) (HourU
 // containing ag.ValidFrom, so the entries of those periods are summed per
 // period in the same pass and the chain is walked in memory.
 func hourUses(tx Tx, ag *sla.Agreement, from, to time.Time, cur *Ticket) ([]HourUse, error) {
+	p := newBankPeriods(ag, from, to)
+	if len(p.uses) == 0 {
+		return nil, nil
+	}
+	used, err := p.scan(tx, cur, true)
+	if err != nil {
+		return nil, err
+	}
+	return p.finish(used), nil
+}
+
+// bankPeriods are the periods of ag's bank that a computation asks for
+// (uses, without figures yet), and the span whose work it needs: from
+// walk, the first period of the carry chain or the first asked, until
+// the end of the last asked.
+type bankPeriods struct {
+	ag          *sla.Agreement
+	uses        []HourUse
+	asked       map[int64]int // period start (Unix seconds) → index in uses
+	walk, until time.Time
+	// chain is the first period of the carry chain; zero without
+	// carry-over (Validate insists on ValidFrom with it).
+	chain time.Time
+}
+
+func newBankPeriods(ag *sla.Agreement, from, to time.Time) *bankPeriods {
 	bank, loc := ag.HourBank, ag.Location()
-	var uses []HourUse
-	asked := map[int64]int{} // period start (Unix seconds) → index in uses
+	p := &bankPeriods{ag: ag, asked: map[int64]int{}}
 	for s := from.In(loc); s.Before(to); {
 		start, end := bank.Per.Bounds(s)
-		asked[start.Unix()] = len(uses)
-		uses = append(uses, HourUse{
+		p.asked[start.Unix()] = len(p.uses)
+		p.uses = append(p.uses, HourUse{
 			Agreement: ag.Name, Per: bank.Per, Label: bank.Per.Label(start),
 			Start: start, End: end, Allowance: bank.Hours, WarnPercent: ag.WarnPercent(),
 		})
 		s = end
 	}
-	if len(uses) == 0 {
-		return nil, nil
+	if len(p.uses) == 0 {
+		return p
 	}
-	walk, until := uses[0].Start, uses[len(uses)-1].End
-	// chain is the first period of the carry chain; zero without
-	// carry-over (Validate insists on ValidFrom with it).
-	var chain time.Time
+	p.walk, p.until = p.uses[0].Start, p.uses[len(p.uses)-1].End
 	if bank.CarryOver && !ag.ValidFrom.IsZero() {
-		chain, _ = bank.Per.Bounds(ag.ValidFrom.In(loc))
-		if chain.Before(walk) {
-			walk = chain
+		p.chain, _ = bank.Per.Bounds(ag.ValidFrom.In(loc))
+		if p.chain.Before(p.walk) {
+			p.walk = p.chain
 		}
 	}
+	return p
+}
+
+// each calls fn with the start of every bank period from walk to until.
+func (p *bankPeriods) each(fn func(start, end time.Time) error) error {
+	per := p.ag.HourBank.Per
+	for s := p.walk; s.Before(p.until); {
+		start, end := per.Bounds(s)
+		if err := fn(start, end); err != nil {
+			return err
+		}
+		s = end
+	}
+	return nil
+}
+
+// scan sums the work on ag's tickets per period from walk to until, in
+// one pass over the store (cur as for hourUse); with entries, it also
+// lists the entries of the periods asked.
+func (p *bankPeriods) scan(tx Tx, cur *Ticket, entries bool) (map[int64]time.Duration, error) {
+	ag, loc := p.ag, p.ag.Location()
 	used := map[int64]time.Duration{} // period start (Unix seconds) → work logged
 	add := func(t *Ticket) {
 		if t.Agreement != ag.Name {
 			return
 		}
 		for _, e := range t.TimeLog {
-			if e.At.Before(walk) || !e.At.Before(until) {
+			if e.At.Before(p.walk) || !e.At.Before(p.until) {
 				continue
 			}
-			start, _ := bank.Per.Bounds(e.At.In(loc))
+			start, _ := ag.HourBank.Per.Bounds(e.At.In(loc))
 			used[start.Unix()] += time.Duration(e.Minutes) * time.Minute
-			if i, ok := asked[start.Unix()]; ok {
-				uses[i].Entries = append(uses[i].Entries, HourEntry{At: e.At, Case: t.Case, Subject: t.Subject, Engineer: e.Engineer, Minutes: e.Minutes})
+			if i, ok := p.asked[start.Unix()]; ok && entries {
+				p.uses[i].Entries = append(p.uses[i].Entries, HourEntry{At: e.At, Case: t.Case, Subject: t.Subject, Engineer: e.Engineer, Minutes: e.Minutes})
 			}
 		}
 	}
@@ -168,17 +211,23 @@ func hourUses(tx Tx, ag *sla.Agreement, from, to time.Time, cur *Ticket) ([]Hour
 	if cur != nil {
 		add(cur)
 	}
-	// Walk the periods oldest first; carry is what flows into the next.
+	return used, nil
+}
+
+// finish fills in the periods asked from the work per period: carried-in
+// hours, allowance, remaining and overage, walking the chain oldest first
+// (carry is what flows into the next period).
+func (p *bankPeriods) finish(used map[int64]time.Duration) []HourUse {
+	bank := p.ag.HourBank
 	var carry time.Duration
 	prev := ""
-	for s := walk; s.Before(until); {
-		start, end := bank.Per.Bounds(s)
+	_ = p.each(func(start, _ time.Time) error {
 		var in time.Duration
-		if !chain.IsZero() && start.After(chain) {
+		if !p.chain.IsZero() && start.After(p.chain) {
 			in = carry
 		}
-		if i, ok := asked[start.Unix()]; ok {
-			u := &uses[i]
+		if i, ok := p.asked[start.Unix()]; ok {
+			u := &p.uses[i]
 			u.Used = used[start.Unix()]
 			if in > 0 {
 				u.CarriedIn, u.CarriedFrom = in, prev
@@ -188,12 +237,13 @@ func hourUses(tx Tx, ag *sla.Agreement, from, to time.Time, cur *Ticket) ([]Hour
 			u.Remaining = max(u.Allowance-u.Used, 0)
 			u.Overage = max(u.Used-u.Allowance, 0)
 		}
-		if !chain.IsZero() && !start.Before(chain) {
+		if !p.chain.IsZero() && !start.Before(p.chain) {
 			carry = bank.CarryOut(in, used[start.Unix()])
 		}
-		prev, s = bank.Per.Label(start), end
-	}
-	return uses, nil
+		prev = bank.Per.Label(start)
+		return nil
+	})
+	return p.uses
 }
 
 func agName(ag *sla.Agreement) string {
@@ -229,8 +279,7 @@ func (d *Desk) afterTimeLogged(tx Tx, t *Ticket, now time.Time) (string, error) 
 	if ag == nil || ag.HourBank.Per == "" {
 		return "", nil
 	}
-	start, end := ag.HourBank.Per.Bounds(now.In(ag.Location()))
-	u, err := hourUse(tx, ag, start, end, t)
+	u, err := bankBalance(tx, ag, now, t)
 	if err != nil {
 		return "", err
 	}

@@ -24,11 +24,15 @@ func (d *Desk) notifyEngineers(tx Tx, t *Ticket, m *mailer.Message, isNew bool, 
 	for _, f := range files {
 		names = append(names, f.Filename)
 	}
+	bank, err := d.hourBalance(tx, t, now)
+	if err != nil {
+		return err
+	}
 	r, err := templates.Render(d.o.EngineerLanguage, "notify", templates.Notify{
 		Case: t.Case, Tag: Tag(t.Case), Subject: t.Subject, New: isNew,
 		CustomerName: m.From.Name, CustomerAddr: m.From.Addr, Kind: string(m.Kind),
 		Agreement: t.AgreementName(), Priority: t.Priority, State: string(t.State),
-		ResponseBy: t.ResponseByText(), Participants: t.Participants,
+		ResponseBy: t.ResponseByText(), HourBank: bank, Participants: t.Participants,
 		Text: m.Text, Attachments: names, SkippedAttachments: skipped,
 		Marker: ReplyMarker, CommandHelp: CommandHelp,
 	})

@@ -79,6 +79,13 @@ type Tx interface {
 	Marked(key string) (at time.Time, ok bool, err error)
 	Unmark(key string) error
 
+	// Counters are named running totals kept in the transaction that
+	// changes what they sum (an hour bank's minutes per period,
+	// hourcount.go). Counter reads one (ok is false when it was never
+	// set); SetCounter writes it.
+	Counter(key string) (n int64, ok bool, err error)
+	SetCounter(key string, n int64) error
+
 	// Timers are named due times that outlive restarts, for work that is
 	// not a ticket's (the next agreement report, reportsend.go): one
 	// entry per name. SetTimer files t, replacing the entry of t.Name;
