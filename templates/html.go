@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -70,12 +71,7 @@ func loadHTML() htmlSet {
 // HTMLNames returns the HTML template names of a language, sorted; nil for
 // a language without them.
 func HTMLNames(lang string) []string {
-	var names []string
-	for n := range loadedHTML().byLang[lang] {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(loadedHTML().byLang[lang]))
 }
 
 // RenderHTML executes the HTML template name in language lang with data
@@ -87,11 +83,7 @@ func RenderHTML(lang, name string, data any) (string, error) {
 	if s.err != nil {
 		return "", s.err
 	}
-	byName, ok := s.byLang[normalizeLang(lang)]
-	if !ok {
-		byName = s.byLang[DefaultLanguage]
-	}
-	t, ok := byName[name]
+	t, ok := pick(s.byLang, lang, name)
 	if !ok {
 		return "", fmt.Errorf("%w: %q (HTML)", ErrNoTemplate, name)
 	}

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"text/template"
@@ -103,25 +104,24 @@ func parse(p, src string) (mailTemplate, error) {
 
 // Languages returns the languages that have templates, sorted.
 func Languages() []string {
-	s := loaded()
-	langs := make([]string, 0, len(s.byLang))
-	for l := range s.byLang {
-		langs = append(langs, l)
-	}
-	sort.Strings(langs)
-	return langs
+	return slices.Sorted(maps.Keys(loaded().byLang))
 }
 
 // Names returns the template names of a language, sorted; nil for a
 // language without templates.
 func Names(lang string) []string {
-	s := loaded()
-	var names []string
-	for n := range s.byLang[lang] {
-		names = append(names, n)
+	return slices.Sorted(maps.Keys(loaded().byLang[lang]))
+}
+
+// pick finds template name of language lang in byLang; a language
+// without templates falls back to DefaultLanguage.
+func pick[T any](byLang map[string]map[string]T, lang, name string) (T, bool) {
+	byName, ok := byLang[normalizeLang(lang)]
+	if !ok {
+		byName = byLang[DefaultLanguage]
 	}
-	sort.Strings(names)
-	return names
+	t, ok := byName[name]
+	return t, ok
 }
 
 // Render executes template name in language lang with data. A language
@@ -134,11 +134,7 @@ func Render(lang, name string, data any) (Rendered, error) {
 	if s.err != nil {
 		return Rendered{}, s.err
 	}
-	byName, ok := s.byLang[normalizeLang(lang)]
-	if !ok {
-		byName = s.byLang[DefaultLanguage]
-	}
-	mt, ok := byName[name]
+	mt, ok := pick(s.byLang, lang, name)
 	if !ok {
 		return Rendered{}, fmt.Errorf("%w: %q", ErrNoTemplate, name)
 	}
