@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/helpdeskd/helpdeskd/mailer"
 	"github.com/helpdeskd/helpdeskd/sla"
@@ -342,6 +343,23 @@ type noticeQueued struct {
 	Outbox       uint64   `json:"outbox"`
 }
 
+// maxNoticeBody is the largest notice text: a notice is a few
+// paragraphs, and the admin API takes requests of up to 1 MiB.
+const maxNoticeBody = 256 << 10
+
+// checkNoticeBody refuses a notice text that customers could not read:
+// not UTF-8 (a file saved as Latin-1 would reach them garbled), or too
+// long for a notice (a wrong file).
+func checkNoticeBody(body string) error {
+	if len(body) > maxNoticeBody {
+		return requestErrorf(codeBadRequest, "the notice text is %d KiB; a notice is at most %d KiB of text (is --body-file the right file?)", len(body)>>10, maxNoticeBody>>10)
+	}
+	if !utf8.ValidString(body) {
+		return requestErrorf(codeBadRequest, "the notice text is not UTF-8; save --body-file as UTF-8 (e.g. iconv -f latin1 -t utf-8)")
+	}
+	return nil
+}
+
 // notify sends a proactive notice through the desk: one ticket and one
 // mail per customer organisation.
 func (e *agreementEnv) notify(req notifyRequest, now time.Time) (*notifyReply, error) {
@@ -350,6 +368,9 @@ func (e *agreementEnv) notify(req notifyRequest, now time.Time) (*notifyReply, e
 	}
 	if strings.TrimSpace(req.Subject) == "" || strings.TrimSpace(req.Body) == "" {
 		return nil, requestErrorf(codeBadRequest, "a notice needs a subject and a body")
+	}
+	if err := checkNoticeBody(req.Body); err != nil {
+		return nil, err
 	}
 	var ags []*sla.Agreement
 	if req.All {

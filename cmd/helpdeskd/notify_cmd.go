@@ -75,6 +75,9 @@ func runNotify(w io.Writer, f notifyFlags, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	if err := checkNoticeBody(string(body)); err != nil {
+		return cliError(err)
+	}
 	req := notifyRequest{All: f.all, Subject: f.subject, Body: string(body), DryRun: f.dryRun}
 	if f.agreement != "" {
 		req.Agreements = []string{f.agreement}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,5 +67,33 @@ func TestNotifyCommand(t *testing.T) {
 		if err := runNotify(&out, tc.f, time.Now()); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: err = %v, want one saying %q", tc.f, err, tc.want)
 		}
+	}
+}
+
+// A notice text customers could not read is refused before anything is
+// queued: a file saved as Latin-1, or the wrong file altogether.
+func TestNotifyRefusesUnreadableText(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HELPDESKD_IMAP_PASSWORD", "x")
+	t.Setenv("HELPDESKD_STORE_PATH", filepath.Join(dir, "hd.db"))
+	for _, tc := range []struct {
+		name, want string
+		body       []byte
+	}{
+		{"latin1", "not UTF-8", []byte("Vedlikehold p\xe5 l\xf8rdag.\n")},
+		{"huge", "at most 256 KiB", bytes.Repeat([]byte("x"), 300<<10)},
+	} {
+		body := filepath.Join(dir, tc.name+".txt")
+		if err := os.WriteFile(body, tc.body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f := notifyFlags{config: "../../config.example.yaml", all: true, subject: "Maintenance", bodyFile: body}
+		err := runNotify(io.Discard, f, time.Now())
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s body: %v, want an error saying %q", tc.name, err, tc.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "hd.db")); err == nil {
+		t.Error("a refused notice created the database")
 	}
 }
